@@ -1,0 +1,4 @@
+//! The `twh` command-line tool.
+#![forbid(unsafe_code)]
+
+fn main() {}

@@ -1,0 +1,17 @@
+//! # twh — webhook signing, secret management and webhook security
+//!
+//! The facade of the twh workspace. Each member crate is re-exported as a
+//! module behind a feature of the same name:
+//!
+//! | feature    | module       | crate               |
+//! |------------|--------------|---------------------|
+//! | `sig` (default) | [`sig`] | `twh-sig`           |
+//!
+//! A partner who only verifies the Hub's signatures depends on
+//! `twh = { version = "0.1", default-features = false, features = ["sig"] }`.
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "sig")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sig")))]
+pub use twh_sig as sig;
