@@ -129,6 +129,7 @@ impl DispatcherBuilder {
     }
 
     /// The dispatcher.
+    #[must_use]
     pub fn build(self) -> Dispatcher {
         let mut sinks = self.sinks;
         if sinks.is_empty() {
