@@ -6,6 +6,10 @@
 //! | feature    | module       | crate               |
 //! |------------|--------------|---------------------|
 //! | `sig` (default) | [`sig`] | `twh-sig`           |
+//! | `secrets`  | `secrets`    | `twh-secrets`       |
+//! | `guard`    | `guard`      | `twh-webhook-guard` |
+//! | `delivery` | `delivery`   | `twh-delivery`      |
+//! | `full`     | all of the above |                 |
 //!
 //! A partner who only verifies the Hub's signatures depends on
 //! `twh = { version = "0.1", default-features = false, features = ["sig"] }`.
@@ -15,3 +19,15 @@
 #[cfg(feature = "sig")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sig")))]
 pub use twh_sig as sig;
+
+#[cfg(feature = "secrets")]
+#[cfg_attr(docsrs, doc(cfg(feature = "secrets")))]
+pub use twh_secrets as secrets;
+
+#[cfg(feature = "guard")]
+#[cfg_attr(docsrs, doc(cfg(feature = "guard")))]
+pub use twh_webhook_guard as guard;
+
+#[cfg(feature = "delivery")]
+#[cfg_attr(docsrs, doc(cfg(feature = "delivery")))]
+pub use twh_delivery as delivery;

@@ -231,7 +231,10 @@ impl Dispatcher {
     pub fn spawn(self) -> DispatcherHandle {
         let (tx, rx) = oneshot::channel();
         let join = tokio::spawn(self.run(async {
-            let _ = rx.await;
+            // A dropped handle (rather than `shutdown`) leaves it running.
+            if rx.await.is_err() {
+                std::future::pending::<()>().await;
+            }
         }));
         DispatcherHandle {
             stop: Some(tx),

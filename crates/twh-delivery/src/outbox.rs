@@ -720,6 +720,20 @@ impl Outbox {
         .await
     }
 
+    /// How many messages are in `state` (cheap; uses an index).
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn count(&self, state: MessageState) -> Result<u64, OutboxError> {
+        self.call(move |c| {
+            c.prepare_cached("SELECT COUNT(*) FROM messages WHERE state=?1")
+                .and_then(|mut s| s.query_row([state.code()], |r| r.get::<_, i64>(0)))
+                .map(u64_of)
+                .map_err(OutboxError::db("counting messages"))
+        })
+        .await
+    }
+
     /// Counters and latency percentiles over the whole outbox.
     ///
     /// # Errors
