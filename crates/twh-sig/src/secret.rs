@@ -180,6 +180,18 @@ impl WebhookSecret {
         SecretString::from(text)
     }
 
+    /// The key bytes as lowercase hex (for tools that take hex secrets).
+    #[must_use]
+    pub fn to_hex(&self) -> SecretString {
+        SecretString::from(hex::encode(self.expose_secret()))
+    }
+
+    /// The key bytes as standard padded base64, without the `whsec_` prefix.
+    #[must_use]
+    pub fn to_base64(&self) -> SecretString {
+        SecretString::from(STANDARD.encode(self.expose_secret()))
+    }
+
     /// The short, non-reversible id of this key.
     #[must_use]
     pub const fn key_id(&self) -> KeyId {
