@@ -365,9 +365,12 @@ pub(crate) fn decode_b64<const N: usize>(text: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
-/// Decode exactly 32 bytes of hex (64 chars), or `None`.
+/// Decode exactly 32 bytes of lowercase hex (64 chars), or `None`.
+///
+/// Only lowercase is accepted (every platform sends lowercase), so each
+/// signature has exactly one spelling and any bit flip changes its meaning.
 pub(crate) fn decode_hex32(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 {
+    if text.len() != 64 || text.bytes().any(|b| b.is_ascii_uppercase()) {
         return None;
     }
     let mut out = [0_u8; 32];
