@@ -4,6 +4,7 @@
 //! arguments, unreadable input, invalid key text).
 #![forbid(unsafe_code)]
 
+mod delivery;
 mod failure;
 mod generate;
 mod keys;
@@ -31,6 +32,9 @@ enum Command {
     /// Secret management.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Delivery outbox: re-queue failed messages, read the delivery log.
+    #[command(subcommand)]
+    Delivery(delivery::DeliveryCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Secret(SecretCommand::Generate(args)) => generate::run(&args),
+        Command::Delivery(cmd) => delivery::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,165 @@
+//! `twh delivery …`: operator commands over a delivery outbox.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, UNIX_EPOCH};
+
+use clap::{Args, Subcommand};
+use twh_delivery::{AttemptLog, Outbox};
+
+use crate::failure::Failure;
+
+/// Default outbox location (relative to the working directory).
+const DEFAULT_OUTBOX: &str = "./.twh/outbox.db";
+
+/// Delivery outbox operations.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeliveryCommand {
+    /// Re-queue every failed message of an endpoint for immediate delivery.
+    Retry(RetryArgs),
+    /// List delivery attempts of an endpoint or of one message.
+    Log(LogArgs),
+}
+
+/// Arguments of `twh delivery retry`.
+#[derive(Debug, Args)]
+pub(crate) struct RetryArgs {
+    /// The endpoint id.
+    #[arg(long)]
+    endpoint: String,
+    /// The outbox database.
+    #[arg(long, default_value = DEFAULT_OUTBOX)]
+    outbox: PathBuf,
+    /// Also re-enable the endpoint if it was disabled (410 Gone, failure streak).
+    #[arg(long)]
+    enable: bool,
+}
+
+/// Arguments of `twh delivery log`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["endpoint", "message"])))]
+pub(crate) struct LogArgs {
+    /// Attempts to this endpoint (newest first).
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// Attempts of this message id (oldest first).
+    #[arg(long)]
+    message: Option<String>,
+    /// The outbox database.
+    #[arg(long, default_value = DEFAULT_OUTBOX)]
+    outbox: PathBuf,
+    /// Most attempts listed for an endpoint.
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+}
+
+pub(crate) fn run(cmd: &DeliveryCommand) -> Result<(), Failure> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::usage)?;
+    rt.block_on(async {
+        match cmd {
+            DeliveryCommand::Retry(args) => retry(args).await,
+            DeliveryCommand::Log(args) => log(args).await,
+        }
+    })
+}
+
+async fn open(path: &Path) -> Result<Outbox, Failure> {
+    // Never create an empty outbox because of a typo in the path.
+    if !path.is_file() {
+        return Err(Failure::usage(format!(
+            "no outbox at {} (use --outbox PATH)",
+            path.display()
+        )));
+    }
+    Outbox::open(path).await.map_err(Failure::usage)
+}
+
+async fn retry(args: &RetryArgs) -> Result<(), Failure> {
+    let outbox = open(&args.outbox).await?;
+    let Some(endpoint) = outbox
+        .endpoint(&args.endpoint)
+        .await
+        .map_err(Failure::usage)?
+    else {
+        return Err(Failure::usage(format!("no endpoint {:?}", args.endpoint)));
+    };
+    if args.enable && !endpoint.enabled {
+        outbox
+            .set_endpoint_enabled(&endpoint.id, true, None)
+            .await
+            .map_err(Failure::usage)?;
+        println!("endpoint {} re-enabled", endpoint.id);
+    }
+    let n = outbox
+        .requeue_failed(&endpoint.id)
+        .await
+        .map_err(Failure::usage)?;
+    println!(
+        "re-queued {n} failed message(s) of endpoint {}",
+        endpoint.id
+    );
+    if !endpoint.enabled && !args.enable {
+        let reason = outbox
+            .disabled_reason(&endpoint.id)
+            .await
+            .map_err(Failure::usage)?
+            .unwrap_or_else(|| "disabled".to_owned());
+        println!(
+            "note: endpoint {} is disabled ({reason}); they are sent once it is enabled (--enable)",
+            endpoint.id
+        );
+    }
+    Ok(())
+}
+
+async fn log(args: &LogArgs) -> Result<(), Failure> {
+    let outbox = open(&args.outbox).await?;
+    let rows = match (&args.message, &args.endpoint) {
+        (Some(id), _) => outbox.attempts_by_message(id).await,
+        (None, Some(ep)) => outbox.attempts_by_endpoint(ep, args.limit).await,
+        (None, None) => return Err(Failure::usage("give --endpoint or --message")),
+    }
+    .map_err(Failure::usage)?;
+    println!(
+        "{:<24}  {:<28}  {:<16}  {:>3}  {:<10}  {:>9}  {:<9}  response",
+        "time (UTC)", "message", "endpoint", "#", "result", "latency", "outcome"
+    );
+    for a in &rows {
+        println!("{}", format_row(a));
+    }
+    if rows.is_empty() {
+        println!("(no attempts)");
+    }
+    Ok(())
+}
+
+fn format_row(a: &AttemptLog) -> String {
+    let at = humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(a.at_ms));
+    let result = match (a.status, &a.error) {
+        (_, Some(e)) => e.clone(),
+        (Some(s), None) => s.to_string(),
+        (None, None) => "-".to_owned(),
+    };
+    // The partner's body is untrusted: show printable ASCII only, shortened.
+    let body: String = String::from_utf8_lossy(&a.response_body)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '.'
+            }
+        })
+        .take(60)
+        .collect();
+    format!(
+        "{at:<24}  {:<28}  {:<16}  {:>3}  {result:<10}  {:>7.1}ms  {:<9}  {body}",
+        a.message_id,
+        a.endpoint_id,
+        a.attempt,
+        a.latency.as_secs_f64() * 1000.0,
+        a.outcome.as_str(),
+    )
+}
