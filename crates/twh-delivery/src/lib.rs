@@ -12,6 +12,7 @@ mod keys;
 mod outbox;
 mod retry;
 mod ssrf;
+mod store_keys;
 
 pub use alert::{
     Alert, AlertKind, AlertPolicy, AlertSink, LogAlertSink, MemoryAlertSink, WebhookAlertSink,
@@ -31,6 +32,8 @@ pub use retry::{
     parse_retry_after,
 };
 pub use ssrf::{AddressClass, IpCidr, SsrfPolicy, SsrfViolation, forbidden_class};
+pub use store_keys::SecretStoreKeys;
 
 pub use bytes;
+pub use twh_secrets;
 pub use url;

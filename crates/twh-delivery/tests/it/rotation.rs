@@ -63,3 +63,66 @@ async fn both_keys_sign_during_grace_and_old_receivers_still_verify() {
     // receiver's, which only records the verification result.
     assert_eq!(verified[2], Some(false));
 }
+
+/// The real path: keys from a twh-secrets file store through `CachedProvider`;
+/// `rotate` with grace keeps old-key receivers verifying, revoking the
+/// previous version ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_store_rotation_with_grace_then_revocation() {
+    use std::sync::Arc;
+    use twh_delivery::SecretStoreKeys;
+    use twh_secrets::{
+        CachedProvider, FileProvider, MasterKey, RevokeTarget, SecretName, SecretProvider,
+        WebhookSecretGenerator,
+    };
+    use twh_sig::KeyEncoding;
+
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = outbox(&dir).await;
+    let file = FileProvider::open_or_init(dir.path().join("store"), MasterKey::generate()).unwrap();
+    let cached: Arc<dyn SecretProvider> =
+        Arc::new(CachedProvider::new(Arc::new(file)).with_ttl(Duration::from_millis(20)));
+    let keys = SecretStoreKeys::new(Arc::clone(&cached));
+    let rx = Receiver::start().await;
+    register(&outbox, &keys, "acme", &rx.url()).await;
+    let name = SecretName::new("webhooks/acme").unwrap();
+    let v1 = cached.get(&name).await.unwrap();
+    let old = WebhookSecret::parse(v1.value().expose_str().unwrap(), KeyEncoding::Whsec).unwrap();
+    rx.verify_with(vec![old]);
+    // Registering again keeps the existing secret.
+    register(&outbox, &keys, "acme", &rx.url()).await;
+    assert_eq!(cached.versions(&name).await.unwrap().len(), 1);
+
+    let handle = dispatcher(&outbox, keys.clone(), fast_config(&[0, 10]))
+        .build()
+        .spawn();
+    outbox.send("acme", "t", "{\"n\":1}").await.unwrap();
+    assert!(wait_settled(&outbox, Duration::from_secs(5)).await);
+
+    cached
+        .rotate(&name, &WebhookSecretGenerator, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    outbox.send("acme", "t", "{\"n\":2}").await.unwrap();
+    assert!(wait_settled(&outbox, Duration::from_secs(5)).await);
+
+    cached
+        .revoke(
+            &name,
+            RevokeTarget::Version(v1.version()),
+            "rotation finished",
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    outbox.send("acme", "t", "{\"n\":3}").await.unwrap();
+    assert!(wait_settled(&outbox, Duration::from_secs(5)).await);
+    handle.shutdown().await;
+
+    let got = rx.received();
+    let sigs: Vec<_> = got.iter().map(|r| r.signature.split(' ').count()).collect();
+    let verified: Vec<_> = got.iter().map(|r| r.verified).collect();
+    assert_eq!(sigs, [1, 2, 1]);
+    assert_eq!(verified, [Some(true), Some(true), Some(false)]);
+}
