@@ -166,10 +166,13 @@ impl SecretError {
     pub(crate) fn io(context: impl Into<String>, err: std::io::Error) -> Self {
         use std::io::ErrorKind as K;
         match err.kind() {
-            K::Interrupted | K::TimedOut | K::WouldBlock | K::ConnectionRefused
-            | K::ConnectionReset | K::ConnectionAborted | K::NotConnected => {
-                Self::unavailable(context, err)
-            }
+            K::Interrupted
+            | K::TimedOut
+            | K::WouldBlock
+            | K::ConnectionRefused
+            | K::ConnectionReset
+            | K::ConnectionAborted
+            | K::NotConnected => Self::unavailable(context, err),
             _ => Self::backend(context, err),
         }
     }

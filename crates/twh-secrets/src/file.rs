@@ -182,10 +182,12 @@ where
     R: Send + 'static,
     F: FnOnce() -> Result<R, SecretError> + Send + 'static,
 {
-    tokio::task::spawn_blocking(f).await.map_err(|e| SecretError::Backend {
-        context: "file backend task failed".to_owned(),
-        source: Some(Arc::new(e)),
-    })?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| SecretError::Backend {
+            context: "file backend task failed".to_owned(),
+            source: Some(Arc::new(e)),
+        })?
 }
 
 fn parent(path: &Path) -> Option<&Path> {
@@ -215,9 +217,8 @@ impl Inner {
             .map_err(|e| {
                 SecretError::io(format!("opening lock file {}", self.lock_path.display()), e)
             })?;
-        fs4::fs_std::FileExt::lock_exclusive(&f).map_err(|e| {
-            SecretError::io(format!("locking {}", self.lock_path.display()), e)
-        })?;
+        fs4::fs_std::FileExt::lock_exclusive(&f)
+            .map_err(|e| SecretError::io(format!("locking {}", self.lock_path.display()), e))?;
         Ok(f)
     }
 
@@ -273,7 +274,9 @@ impl Inner {
             use std::os::unix::fs::OpenOptionsExt as _;
             opts.mode(0o600);
         }
-        let mut f = opts.open(&tmp).map_err(|e| SecretError::io(ctx("creating"), e))?;
+        let mut f = opts
+            .open(&tmp)
+            .map_err(|e| SecretError::io(ctx("creating"), e))?;
         f.write_all(&bytes)
             .and_then(|()| f.sync_all())
             .map_err(|e| SecretError::io(ctx("writing"), e))?;
@@ -340,7 +343,14 @@ impl SecretProvider for FileProvider {
     ) -> Result<Version, SecretError> {
         let name = name.clone();
         self.write(move |i, st| {
-            st.put(&i.sealer, &name, &value, &options, i.clock.now(), &i.principal)
+            st.put(
+                &i.sealer,
+                &name,
+                &value,
+                &options,
+                i.clock.now(),
+                &i.principal,
+            )
         })
         .await
     }

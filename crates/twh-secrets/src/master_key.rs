@@ -51,10 +51,7 @@ impl MasterKey {
                 .map_err(|_| SecretError::invalid("master key is not valid base64"))?,
         );
         let arr: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-            SecretError::invalid(format!(
-                "master key must be 32 bytes, got {}",
-                bytes.len()
-            ))
+            SecretError::invalid(format!("master key must be 32 bytes, got {}", bytes.len()))
         })?;
         zeroize::Zeroize::zeroize(&mut *bytes);
         Ok(Self::from_bytes(arr))

@@ -8,9 +8,9 @@ use async_trait::async_trait;
 
 use crate::state::{Plain, State};
 use crate::{
-    ActiveSet, Clock, ImportMode, ImportOutcome, Principal, PutOptions, RevokeTarget,
-    SecretError, SecretExport, SecretGenerator, SecretMetadata, SecretName, SecretProvider,
-    SecretValue, SystemClock, Version, VersionInfo, VersionedSecret,
+    ActiveSet, Clock, ImportMode, ImportOutcome, Principal, PutOptions, RevokeTarget, SecretError,
+    SecretExport, SecretGenerator, SecretMetadata, SecretName, SecretProvider, SecretValue,
+    SystemClock, Version, VersionInfo, VersionedSecret,
 };
 
 /// A provider that keeps everything in process memory (values stay in

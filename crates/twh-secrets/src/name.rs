@@ -139,11 +139,27 @@ mod tests {
     fn rejects_bad_names() {
         let long = "a".repeat(202);
         for n in [
-            "", "/a", "A", "a b", "a/../b", "..", "a..b", "_a", ".a", "-a", "a//b", "a/", "é",
-            long.as_str(), "a\0",
+            "",
+            "/a",
+            "A",
+            "a b",
+            "a/../b",
+            "..",
+            "a..b",
+            "_a",
+            ".a",
+            "-a",
+            "a//b",
+            "a/",
+            "é",
+            long.as_str(),
+            "a\0",
         ] {
             let err = SecretName::new(n).unwrap_err();
-            assert!(matches!(err, SecretError::InvalidInput { .. }), "{n:?}: {err}");
+            assert!(
+                matches!(err, SecretError::InvalidInput { .. }),
+                "{n:?}: {err}"
+            );
         }
     }
 

@@ -34,10 +34,20 @@ pub(crate) struct Plain;
 
 impl Sealer for Plain {
     type Payload = SecretValue;
-    fn seal(&self, _: &SecretName, _: Version, v: &SecretValue) -> Result<SecretValue, SecretError> {
+    fn seal(
+        &self,
+        _: &SecretName,
+        _: Version,
+        v: &SecretValue,
+    ) -> Result<SecretValue, SecretError> {
         Ok(v.clone())
     }
-    fn open(&self, _: &SecretName, _: Version, p: &SecretValue) -> Result<SecretValue, SecretError> {
+    fn open(
+        &self,
+        _: &SecretName,
+        _: Version,
+        p: &SecretValue,
+    ) -> Result<SecretValue, SecretError> {
         Ok(p.clone())
     }
 }
@@ -75,7 +85,10 @@ impl<P> Record<P> {
     }
 
     fn find_mut(&mut self, v: Version) -> Option<&mut VersionRecord<P>> {
-        let i = self.versions.binary_search_by_key(&v, |r| r.info.version).ok()?;
+        let i = self
+            .versions
+            .binary_search_by_key(&v, |r| r.info.version)
+            .ok()?;
         self.versions.get_mut(i)
     }
 
@@ -180,10 +193,12 @@ impl<P: Clone> State<P> {
         version: Version,
     ) -> Result<VersionedSecret, SecretError> {
         let rec = self.record(name)?;
-        let v = rec.find(version).ok_or_else(|| SecretError::VersionNotFound {
-            name: name.clone(),
-            version,
-        })?;
+        let v = rec
+            .find(version)
+            .ok_or_else(|| SecretError::VersionNotFound {
+                name: name.clone(),
+                version,
+            })?;
         Self::open_version(sealer, name, v)
     }
 
@@ -199,7 +214,8 @@ impl<P: Clone> State<P> {
             out.push(Self::open_version(sealer, name, cur)?);
         }
         for v in rec.versions.iter().rev() {
-            if matches!(v.info.state, VersionState::Previous { .. }) && v.info.state.is_active_at(now)
+            if matches!(v.info.state, VersionState::Previous { .. })
+                && v.info.state.is_active_at(now)
             {
                 out.push(Self::open_version(sealer, name, v)?);
             }
@@ -274,9 +290,9 @@ impl<P: Clone> State<P> {
                     Precondition::Current(v) => Some(v),
                     Precondition::Any | Precondition::Absent => None,
                 }),
-                found: VersionDisplay(found.or_else(|| {
-                    rec.and_then(|r| r.latest()).map(|v| v.info.version)
-                })),
+                found: VersionDisplay(
+                    found.or_else(|| rec.and_then(|r| r.latest()).map(|v| v.info.version)),
+                ),
             })
         }
     }
@@ -292,13 +308,10 @@ impl<P: Clone> State<P> {
         grace: Duration,
     ) -> Result<Version, SecretError> {
         let now = crate::clock::trunc_millis(now);
-        let rec = self
-            .secrets
-            .entry(name.clone())
-            .or_insert_with(|| Record {
-                meta: SecretMetadata::new(now, principal.clone()),
-                versions: Vec::new(),
-            });
+        let rec = self.secrets.entry(name.clone()).or_insert_with(|| Record {
+            meta: SecretMetadata::new(now, principal.clone()),
+            versions: Vec::new(),
+        });
         let version = rec
             .latest()
             .map_or(Version::FIRST, |v| v.info.version.next());
@@ -334,7 +347,10 @@ impl<P: Clone> State<P> {
     }
 
     /// The current version number, for compare-and-set by `rotate`.
-    pub(crate) fn current_version(&self, name: &SecretName) -> Result<Option<Version>, SecretError> {
+    pub(crate) fn current_version(
+        &self,
+        name: &SecretName,
+    ) -> Result<Option<Version>, SecretError> {
         Ok(self.record(name)?.current().map(|v| v.info.version))
     }
 
@@ -393,19 +409,26 @@ impl<P: Clone> State<P> {
         let mut done = Vec::new();
         match target {
             RevokeTarget::Version(v) => {
-                let r = rec.find_mut(v).ok_or_else(|| SecretError::VersionNotFound {
-                    name: name.clone(),
-                    version: v,
-                })?;
-                if matches!(r.info.state, VersionState::Current | VersionState::Previous { .. }) {
+                let r = rec
+                    .find_mut(v)
+                    .ok_or_else(|| SecretError::VersionNotFound {
+                        name: name.clone(),
+                        version: v,
+                    })?;
+                if matches!(
+                    r.info.state,
+                    VersionState::Current | VersionState::Previous { .. }
+                ) {
                     r.info.state = state;
                     done.push(v);
                 }
             }
             RevokeTarget::All => {
                 for r in &mut rec.versions {
-                    if matches!(r.info.state, VersionState::Current | VersionState::Previous { .. })
-                    {
+                    if matches!(
+                        r.info.state,
+                        VersionState::Current | VersionState::Previous { .. }
+                    ) {
                         r.info.state = state.clone();
                         done.push(r.info.version);
                     }
@@ -415,12 +438,18 @@ impl<P: Clone> State<P> {
         Ok(done)
     }
 
-    pub(crate) fn destroy(&mut self, name: &SecretName, version: Version) -> Result<(), SecretError> {
+    pub(crate) fn destroy(
+        &mut self,
+        name: &SecretName,
+        version: Version,
+    ) -> Result<(), SecretError> {
         let rec = self.record_mut(name)?;
-        let r = rec.find_mut(version).ok_or_else(|| SecretError::VersionNotFound {
-            name: name.clone(),
-            version,
-        })?;
+        let r = rec
+            .find_mut(version)
+            .ok_or_else(|| SecretError::VersionNotFound {
+                name: name.clone(),
+                version,
+            })?;
         if r.info.state == VersionState::Current {
             return Err(SecretError::invalid(format!(
                 "secret {name} version {version} is current: rotate or revoke it before destroying it"

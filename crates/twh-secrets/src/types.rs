@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime};
 use crate::{SecretError, SecretValue};
 
 /// A version number: 1 for the first value of a name, +1 for each new value.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Version(u64);
 

@@ -185,7 +185,9 @@ pub(super) fn decode(bytes: &[u8], sealer: &Sealer) -> Result<State<Sealed>, Sec
             });
         }
         if currents > 1 {
-            return Err(corrupt(format!("secret {name}: {currents} current versions")));
+            return Err(corrupt(format!(
+                "secret {name}: {currents} current versions"
+            )));
         }
         if versions.is_empty() {
             return Err(corrupt(format!("secret {name}: no versions")));

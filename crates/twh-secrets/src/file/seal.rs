@@ -82,7 +82,9 @@ impl crate::state::Sealer for Sealer {
         version: Version,
         value: &SecretValue,
     ) -> Result<Sealed, SecretError> {
-        Ok(Arc::from(self.seal_raw(value.expose_secret(), &aad(name, version))?))
+        Ok(Arc::from(
+            self.seal_raw(value.expose_secret(), &aad(name, version))?,
+        ))
     }
 
     fn open(
@@ -114,7 +116,10 @@ mod tests {
         let v1 = Version::FIRST;
         let sealed = s.seal(&a, v1, &SecretValue::from_bytes(b"k")).unwrap();
         assert_eq!(s.open(&a, v1, &sealed).unwrap().expose_secret(), b"k");
-        assert!(matches!(s.open(&b, v1, &sealed), Err(SecretError::Corrupt { .. })));
+        assert!(matches!(
+            s.open(&b, v1, &sealed),
+            Err(SecretError::Corrupt { .. })
+        ));
         assert!(s.open(&a, v1.next(), &sealed).is_err());
         let other = Sealer::new(&MasterKey::generate());
         assert!(other.open(&a, v1, &sealed).is_err());
