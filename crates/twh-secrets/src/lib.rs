@@ -2,27 +2,41 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod audit;
+mod cache;
 mod clock;
 mod error;
+mod fault;
 #[cfg(feature = "file")]
 mod file;
 mod generate;
 mod master_key;
 mod memory;
 mod name;
+mod operation;
+mod policy;
 mod provider;
 mod state;
 mod types;
 mod url;
 mod value;
 
+pub use audit::{
+    AuditEvent, AuditLogError, AuditSink, AuditVerification, AuditedProvider, GENESIS_HASH,
+    JsonFileSink, Outcome, TracingSink, verify_audit_log, verify_audit_log_with_head,
+    with_request_id,
+};
+pub use cache::{CachedProvider, DEFAULT_STALE_IF_ERROR, DEFAULT_TTL};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use error::{BackendError, SecretError, VersionDisplay};
+pub use fault::{Fault, FaultInjectingProvider};
 #[cfg(feature = "file")]
 pub use file::FileProvider;
 pub use master_key::{DefaultKeySource, MASTER_KEY_ENV, MasterKey, MasterKeySource};
 pub use memory::MemoryProvider;
 pub use name::{MAX_NAME_LEN, SecretName};
+pub use operation::Operation;
+pub use policy::{Glob, Policy, PolicyProvider};
 pub use provider::{
     ActiveSet, ExportedVersion, ImportMode, ImportOutcome, SecretExport, SecretGenerator,
     SecretProvider, WebhookSecretGenerator, generate_random_bytes, generate_webhook_secret,

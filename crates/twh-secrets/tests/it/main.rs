@@ -7,6 +7,8 @@
     reason = "tests"
 )]
 
+mod audit;
+mod cache;
 mod common;
 mod file;
 mod lifecycle;
