@@ -3,6 +3,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod audit;
+#[cfg(feature = "backup")]
+mod backup;
 mod cache;
 mod clock;
 mod error;
@@ -12,10 +14,13 @@ mod file;
 mod generate;
 mod master_key;
 mod memory;
+mod migrate;
 mod name;
 mod operation;
 mod policy;
+mod progress;
 mod provider;
+mod rotator;
 mod state;
 mod types;
 mod url;
@@ -26,6 +31,11 @@ pub use audit::{
     JsonFileSink, Outcome, TracingSink, verify_audit_log, verify_audit_log_with_head,
     with_request_id,
 };
+#[cfg(feature = "backup")]
+pub use backup::{
+    BackupIdentity, BackupRecipient, BackupReport, MAX_BUNDLE_BYTES, RestoreReport, backup,
+    decrypt_bundle, generate_backup_identity, read_bundle, restore,
+};
 pub use cache::{CachedProvider, DEFAULT_STALE_IF_ERROR, DEFAULT_TTL};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use error::{BackendError, SecretError, VersionDisplay};
@@ -34,13 +44,19 @@ pub use fault::{Fault, FaultInjectingProvider};
 pub use file::FileProvider;
 pub use master_key::{DefaultKeySource, MASTER_KEY_ENV, MasterKey, MasterKeySource};
 pub use memory::MemoryProvider;
+pub use migrate::{
+    EnvImportReport, EnvMapping, EnvSource, MigratedSecret, MigrationReport, content_hash,
+    import_env, migrate,
+};
 pub use name::{MAX_NAME_LEN, SecretName};
 pub use operation::Operation;
 pub use policy::{Glob, Policy, PolicyProvider};
+pub use progress::{NoProgress, Progress};
 pub use provider::{
     ActiveSet, ExportedVersion, ImportMode, ImportOutcome, SecretExport, SecretGenerator,
     SecretProvider, WebhookSecretGenerator, generate_random_bytes, generate_webhook_secret,
 };
+pub use rotator::{RotationReport, Rotator};
 pub use types::{
     Precondition, Principal, PutOptions, RevokeTarget, RotationPolicy, SecretMetadata, Version,
     VersionInfo, VersionState, VersionedSecret,

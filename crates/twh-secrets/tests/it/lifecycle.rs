@@ -227,9 +227,11 @@ async fn webhook_secret_generator_makes_whsec() {
 #[tokio::test]
 async fn generated_secret_parses_as_twh_sig_key() {
     let v = twh_secrets::generate_webhook_secret();
-    let key = twh_sig::VerifyKey::parse(v.expose_str().unwrap(), twh_sig::Scheme::Standard).unwrap();
-    let direct = twh_sig::WebhookSecret::parse(v.expose_str().unwrap(), twh_sig::KeyEncoding::Whsec)
-        .unwrap();
+    let key =
+        twh_sig::VerifyKey::parse(v.expose_str().unwrap(), twh_sig::Scheme::Standard).unwrap();
+    let direct =
+        twh_sig::WebhookSecret::parse(v.expose_str().unwrap(), twh_sig::KeyEncoding::Whsec)
+            .unwrap();
     assert_eq!(key.key_id(), direct.key_id());
     assert_eq!(direct.len(), 32);
 }

@@ -8,6 +8,7 @@
 )]
 
 mod audit;
+mod backup;
 mod cache;
 mod common;
 mod file;
