@@ -14,3 +14,4 @@ mod common;
 mod file;
 mod lifecycle;
 mod processes;
+mod redaction;
