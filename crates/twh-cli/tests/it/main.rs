@@ -5,3 +5,5 @@
     missing_docs,
     reason = "tests"
 )]
+
+mod secret;

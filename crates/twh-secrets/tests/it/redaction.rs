@@ -70,7 +70,10 @@ fn needles() -> Vec<String> {
 
 fn assert_clean(what: &str, text: &str) {
     for n in needles() {
-        assert!(!text.contains(&n), "{what} contains a secret value ({n}):\n{text}");
+        assert!(
+            !text.contains(&n),
+            "{what} contains a secret value ({n}):\n{text}"
+        );
     }
 }
 
@@ -86,9 +89,7 @@ async fn no_secret_value_in_logs_debug_audit_or_errors() {
     let cache = CachedProvider::new(Arc::new(faulty.clone()))
         .with_ttl(Duration::ZERO)
         .with_stale_if_error(HOUR);
-    let policy = Arc::new(
-        Policy::parse("ops: all **\ndispatcher: get,active webhooks/*").unwrap(),
-    );
+    let policy = Arc::new(Policy::parse("ops: all **\ndispatcher: get,active webhooks/*").unwrap());
     let audited_file = AuditedProvider::new(
         Arc::new(PolicyProvider::new(
             Arc::new(cache.clone()),
@@ -98,12 +99,23 @@ async fn no_secret_value_in_logs_debug_audit_or_errors() {
         Arc::new(JsonFileSink::open(&audit_path).unwrap()),
         Principal::new("ops"),
     );
-    let p = AuditedProvider::new(Arc::new(audited_file), Arc::new(TracingSink), Principal::new("ops"));
+    let p = AuditedProvider::new(
+        Arc::new(audited_file),
+        Arc::new(TracingSink),
+        Principal::new("ops"),
+    );
     let n = name("webhooks/acme");
     let val = |i: usize| SecretValue::from_bytes(VALUES[i].as_bytes());
 
     with_request_id("redaction-1", async {
-        let v1 = p.put(&n, val(0), PutOptions::new().rotation(RotationPolicy::new(HOUR, HOUR))).await.unwrap();
+        let v1 = p
+            .put(
+                &n,
+                val(0),
+                PutOptions::new().rotation(RotationPolicy::new(HOUR, HOUR)),
+            )
+            .await
+            .unwrap();
         seen.push(format!("{v1:?}"));
         seen.push(format!("{:?}", p.get(&n).await.unwrap()));
         p.rotate(&n, &move || Ok(val(1)), HOUR).await.unwrap();
@@ -121,12 +133,22 @@ async fn no_secret_value_in_logs_debug_audit_or_errors() {
         seen.push(format!("{:?}", p.versions(&n).await.unwrap()));
         seen.push(format!("{:?}", p.metadata(&n).await.unwrap()));
         p.rollback(&n, Version::FIRST).await.unwrap();
-        p.revoke(&n, RevokeTarget::Version(Version::new(2).unwrap()), "test").await.unwrap();
+        p.revoke(&n, RevokeTarget::Version(Version::new(2).unwrap()), "test")
+            .await
+            .unwrap();
         for e in [
-            p.get_version(&n, Version::new(2).unwrap()).await.unwrap_err(),
+            p.get_version(&n, Version::new(2).unwrap())
+                .await
+                .unwrap_err(),
             p.destroy(&n, Version::new(4).unwrap()).await.unwrap_err(),
             p.rollback(&n, Version::new(2).unwrap()).await.unwrap_err(),
-            p.put(&n, val(3), PutOptions::new().expect(twh_secrets::Precondition::Absent)).await.unwrap_err(),
+            p.put(
+                &n,
+                val(3),
+                PutOptions::new().expect(twh_secrets::Precondition::Absent),
+            )
+            .await
+            .unwrap_err(),
         ] {
             seen.push(format!("{e} / {e:?}"));
         }
@@ -134,7 +156,11 @@ async fn no_secret_value_in_logs_debug_audit_or_errors() {
         let export = p.export(&n).await.unwrap();
         seen.push(format!("{export:?}"));
         // Policy denial for another principal.
-        let denied = PolicyProvider::new(Arc::new(t.store.clone()), policy.clone(), Principal::new("dispatcher"));
+        let denied = PolicyProvider::new(
+            Arc::new(t.store.clone()),
+            policy.clone(),
+            Principal::new("dispatcher"),
+        );
         let e = denied.put(&n, val(3), PutOptions::new()).await.unwrap_err();
         seen.push(format!("{e} / {e:?}"));
         // Rotator, backup, restore, migrate.
@@ -143,12 +169,34 @@ async fn no_secret_value_in_logs_debug_audit_or_errors() {
         seen.push(format!("{r:?}"));
         let (id, rcp) = generate_backup_identity();
         let mut bundle = Vec::new();
-        let br = backup(&p, &mut bundle, &BackupRecipient::x25519(&rcp).unwrap(), &NoProgress).await.unwrap();
+        let br = backup(
+            &p,
+            &mut bundle,
+            &BackupRecipient::x25519(&rcp).unwrap(),
+            &NoProgress,
+        )
+        .await
+        .unwrap();
         seen.push(format!("{br:?}"));
         let target = MemoryProvider::new();
-        let rr = restore(&target, &bundle[..], &BackupIdentity::x25519(id.expose_secret()).unwrap(), ImportMode::IfNotNewer, &NoProgress).await.unwrap();
+        let rr = restore(
+            &target,
+            &bundle[..],
+            &BackupIdentity::x25519(id.expose_secret()).unwrap(),
+            ImportMode::IfNotNewer,
+            &NoProgress,
+        )
+        .await
+        .unwrap();
         seen.push(format!("{rr:?}"));
-        let mr = migrate(&p, &MemoryProvider::new(), ImportMode::IfNotNewer, &NoProgress).await.unwrap();
+        let mr = migrate(
+            &p,
+            &MemoryProvider::new(),
+            ImportMode::IfNotNewer,
+            &NoProgress,
+        )
+        .await
+        .unwrap();
         seen.push(format!("{mr:?}"));
         p.revoke(&n, RevokeTarget::All, "done").await.unwrap();
         let e = p.get(&n).await.unwrap_err();
@@ -161,9 +209,15 @@ async fn no_secret_value_in_logs_debug_audit_or_errors() {
 
     // The capture works: audit and stale-if-error events are in it.
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(text.contains("secret access"), "tracing sink output missing");
+    assert!(
+        text.contains("secret access"),
+        "tracing sink output missing"
+    );
     assert!(text.contains("stale-if-error"), "stale warning missing");
-    assert!(text.contains("TRACE") || text.contains("DEBUG"), "low levels not captured");
+    assert!(
+        text.contains("TRACE") || text.contains("DEBUG"),
+        "low levels not captured"
+    );
     assert_clean("tracing output", &text);
     assert_clean("Debug/Display output", &seen.join("\n"));
     let audit = std::fs::read_to_string(&audit_path).unwrap();
