@@ -1,29 +1,4 @@
 //! [`AuditedProvider`]: one [`AuditEvent`] per operation, to any [`AuditSink`]
-//! — a `tracing` sink and a hash-chained JSON-lines file
-//! ([`JsonFileSink`], checked by [`verify_audit_log`]).
-//!
-//! Records carry who, what, which secret and version, the outcome and a
-//! request id — never a secret value.
-//!
-//! # Examples
-//! ```
-//! # use std::sync::Arc;
-//! # use twh_secrets::*;
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let dir = tempfile::tempdir()?;
-//! let log = dir.path().join("audit.jsonl");
-//! let audited = AuditedProvider::new(
-//!     Arc::new(MemoryProvider::new()),
-//!     Arc::new(JsonFileSink::open(&log)?),
-//!     Principal::new("ops:alice"),
-//! );
-//! let name = SecretName::new("webhooks/acme")?;
-//! with_request_id("req-1", audited.put(&name, generate_webhook_secret(), PutOptions::new())).await?;
-//! let report = verify_audit_log(&log)?;
-//! assert_eq!(report.records, 1);
-//! # Ok(()) }
-//! ```
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -412,7 +387,33 @@ pub fn verify_audit_log_with_head(
 }
 
 /// Wraps any provider and records every operation to an [`AuditSink`],
-/// acting as one [`Principal`]. See the [module docs](self).
+/// acting as one [`Principal`].
+///
+/// — a `tracing` sink and a hash-chained JSON-lines file
+/// ([`JsonFileSink`], checked by [`verify_audit_log`]).
+///
+/// Records carry who, what, which secret and version, the outcome and a
+/// request id — never a secret value.
+///
+/// # Examples
+/// ```
+/// # use std::sync::Arc;
+/// # use twh_secrets::*;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// let log = dir.path().join("audit.jsonl");
+/// let audited = AuditedProvider::new(
+///     Arc::new(MemoryProvider::new()),
+///     Arc::new(JsonFileSink::open(&log)?),
+///     Principal::new("ops:alice"),
+/// );
+/// let name = SecretName::new("webhooks/acme")?;
+/// with_request_id("req-1", audited.put(&name, generate_webhook_secret(), PutOptions::new())).await?;
+/// let report = verify_audit_log(&log)?;
+/// assert_eq!(report.records, 1);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct AuditedProvider {
     inner: Arc<dyn SecretProvider>,

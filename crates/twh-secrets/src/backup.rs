@@ -1,24 +1,4 @@
 //! Encrypted backup bundles: every name, version, state, metadata and value,
-//! in one `age` file (passphrase or X25519 recipient).
-//!
-//! # Examples
-//! ```
-//! # use twh_secrets::*;
-//! # use secrecy::ExposeSecret as _;
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), SecretError> {
-//! let source = MemoryProvider::new();
-//! source.put(&SecretName::new("webhooks/acme")?, generate_webhook_secret(), PutOptions::new()).await?;
-//!
-//! let (identity, recipient) = generate_backup_identity();
-//! let mut bundle = Vec::new();
-//! backup(&source, &mut bundle, &BackupRecipient::x25519(&recipient)?, &NoProgress).await?;
-//!
-//! let target = MemoryProvider::new();
-//! let report = restore(&target, &bundle[..], &BackupIdentity::x25519(identity.expose_secret())?, ImportMode::IfNotNewer, &NoProgress).await?;
-//! assert_eq!(report.created, 1);
-//! # Ok(()) }
-//! ```
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -300,6 +280,27 @@ pub struct BackupReport {
 ///
 /// # Errors
 /// Provider failures, or [`SecretError::Backend`] when writing fails.
+///
+/// in one `age` file (passphrase or X25519 recipient).
+///
+/// # Examples
+/// ```
+/// # use twh_secrets::*;
+/// # use secrecy::ExposeSecret as _;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), SecretError> {
+/// let source = MemoryProvider::new();
+/// source.put(&SecretName::new("webhooks/acme")?, generate_webhook_secret(), PutOptions::new()).await?;
+///
+/// let (identity, recipient) = generate_backup_identity();
+/// let mut bundle = Vec::new();
+/// backup(&source, &mut bundle, &BackupRecipient::x25519(&recipient)?, &NoProgress).await?;
+///
+/// let target = MemoryProvider::new();
+/// let report = restore(&target, &bundle[..], &BackupIdentity::x25519(identity.expose_secret())?, ImportMode::IfNotNewer, &NoProgress).await?;
+/// assert_eq!(report.created, 1);
+/// # Ok(()) }
+/// ```
 pub async fn backup<W: Write>(
     provider: &dyn SecretProvider,
     out: W,

@@ -1,23 +1,4 @@
 //! [`CachedProvider`]: TTL cache with single-flight and stale-if-error.
-//!
-//! # Examples
-//! ```
-//! # use std::{sync::Arc, time::Duration};
-//! # use twh_secrets::*;
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), SecretError> {
-//! let backend: Arc<dyn SecretProvider> = Arc::new(MemoryProvider::new());
-//! let name = SecretName::new("webhooks/acme")?;
-//! backend.put(&name, generate_webhook_secret(), PutOptions::new()).await?;
-//!
-//! let cached = CachedProvider::new(backend)
-//!     .with_ttl(Duration::from_secs(30))
-//!     .with_stale_if_error(Duration::from_secs(600));
-//! let keys = cached.active(&name).await?; // backend call
-//! let again = cached.active(&name).await?; // served from memory
-//! assert!(Arc::ptr_eq(&keys, &again));
-//! # Ok(()) }
-//! ```
 
 use std::collections::HashMap;
 use std::fmt;
@@ -129,7 +110,26 @@ impl<T: Clone> Slot<T> {
 ///   past its `valid_until`. Revocations made by *another* process reach this
 ///   cache within the TTL.
 ///
-/// Other methods pass through uncached. See the [module docs](self).
+/// Other methods pass through uncached.
+///
+/// # Examples
+/// ```
+/// # use std::{sync::Arc, time::Duration};
+/// # use twh_secrets::*;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), SecretError> {
+/// let backend: Arc<dyn SecretProvider> = Arc::new(MemoryProvider::new());
+/// let name = SecretName::new("webhooks/acme")?;
+/// backend.put(&name, generate_webhook_secret(), PutOptions::new()).await?;
+///
+/// let cached = CachedProvider::new(backend)
+///     .with_ttl(Duration::from_secs(30))
+///     .with_stale_if_error(Duration::from_secs(600));
+/// let keys = cached.active(&name).await?; // backend call
+/// let again = cached.active(&name).await?; // served from memory
+/// assert!(Arc::ptr_eq(&keys, &again));
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct CachedProvider {
     inner: Arc<dyn SecretProvider>,

@@ -1,12 +1,4 @@
 //! The encrypted single-file backend (`file:///path/to/store`).
-//!
-//! One JSON store file holds every secret; each value is sealed with
-//! XChaCha20-Poly1305 under the master key, with a fresh random nonce and
-//! associated data binding it to its name and version. Writers take an OS
-//! lock on `<store>.lock`, re-read the store, apply one change, and replace
-//! the file atomically (temp file, fsync, rename, fsync of the directory), so
-//! readers — which never lock — always see a whole store, and a crash at any
-//! point leaves either the old or the new store.
 
 mod format;
 mod seal;
@@ -32,7 +24,15 @@ use seal::Sealed;
 /// The file backend. Cheap to clone; safe to share between tasks, and
 /// between processes opening the same store.
 ///
-/// See the [module docs](self) for the on-disk design.
+///
+///
+/// One JSON store file holds every secret; each value is sealed with
+/// XChaCha20-Poly1305 under the master key, with a fresh random nonce and
+/// associated data binding it to its name and version. Writers take an OS
+/// lock on `<store>.lock`, re-read the store, apply one change, and replace
+/// the file atomically (temp file, fsync, rename, fsync of the directory), so
+/// readers — which never lock — always see a whole store, and a crash at any
+/// point leaves either the old or the new store.
 #[derive(Clone)]
 pub struct FileProvider {
     inner: Arc<Inner>,
@@ -82,9 +82,9 @@ impl FileProvider {
     /// Opens an existing store, checking that `key` is the store's master key.
     ///
     /// # Errors
-    /// [`SecretError::NotFound`]-like [`SecretError::InvalidInput`] when there
-    /// is no store (run `twh secret init`), [`SecretError::Corrupt`] for a wrong
-    /// key or a damaged file.
+    /// [`SecretError::InvalidInput`] when there is no store (the message says
+    /// to run `twh secret init`), [`SecretError::Corrupt`] for a wrong key or a
+    /// damaged file.
     pub fn open(path: impl Into<PathBuf>, key: MasterKey) -> Result<Self, SecretError> {
         let p = Self::build(path.into(), key);
         p.inner.load()?;

@@ -149,6 +149,7 @@ impl MasterKey {
         hex::encode(d.get(..4).unwrap_or_default())
     }
 
+    #[cfg(any(feature = "file", test))]
     pub(crate) fn bytes(&self) -> &[u8; 32] {
         self.0.expose_secret()
     }

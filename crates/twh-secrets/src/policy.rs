@@ -1,23 +1,4 @@
 //! [`PolicyProvider`]: least privilege per principal.
-//!
-//! # Examples
-//! ```
-//! # use std::sync::Arc;
-//! # use twh_secrets::*;
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), SecretError> {
-//! let backend: Arc<dyn SecretProvider> = Arc::new(MemoryProvider::new());
-//! let policy = Policy::new()
-//!     .allow("dispatcher", &[Operation::Get, Operation::Active], "webhooks/*")?;
-//! // Or from text: Policy::parse("dispatcher: get,active webhooks/*")?
-//! let dispatcher = PolicyProvider::new(backend, Arc::new(policy), Principal::new("dispatcher"));
-//! let err = dispatcher
-//!     .put(&SecretName::new("webhooks/acme")?, generate_webhook_secret(), PutOptions::new())
-//!     .await
-//!     .unwrap_err();
-//! assert!(matches!(err, SecretError::PermissionDenied { .. }));
-//! # Ok(()) }
-//! ```
 
 use std::fmt;
 use std::sync::Arc;
@@ -209,6 +190,25 @@ impl Policy {
 /// Denied calls return [`SecretError::PermissionDenied`] without reaching the
 /// backend; wrap this in an [`AuditedProvider`](crate::AuditedProvider) to
 /// audit them. `list` returns only names the principal may list.
+///
+/// # Examples
+/// ```
+/// # use std::sync::Arc;
+/// # use twh_secrets::*;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), SecretError> {
+/// let backend: Arc<dyn SecretProvider> = Arc::new(MemoryProvider::new());
+/// let policy = Policy::new()
+///     .allow("dispatcher", &[Operation::Get, Operation::Active], "webhooks/*")?;
+/// // Or from text: Policy::parse("dispatcher: get,active webhooks/*")?
+/// let dispatcher = PolicyProvider::new(backend, Arc::new(policy), Principal::new("dispatcher"));
+/// let err = dispatcher
+///     .put(&SecretName::new("webhooks/acme")?, generate_webhook_secret(), PutOptions::new())
+///     .await
+///     .unwrap_err();
+/// assert!(matches!(err, SecretError::PermissionDenied { .. }));
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct PolicyProvider {
     inner: Arc<dyn SecretProvider>,

@@ -1,22 +1,4 @@
 //! [`Rotator`]: rotates what is due under a [`RotationPolicy`] per name or prefix.
-//!
-//! # Examples
-//! ```
-//! # use std::{sync::Arc, time::Duration};
-//! # use twh_secrets::*;
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), SecretError> {
-//! let store: Arc<dyn SecretProvider> = Arc::new(MemoryProvider::new());
-//! store.put(&SecretName::new("webhooks/acme")?, generate_webhook_secret(), PutOptions::new()).await?;
-//! let rotator = Rotator::new(store).policy(
-//!     "webhooks/",
-//!     RotationPolicy::new(Duration::from_secs(90 * 86_400), Duration::from_secs(86_400)),
-//! );
-//! let report = rotator.rotate_due(&NoProgress).await?;
-//! assert!(report.rotated.is_empty()); // just written: not due yet
-//! // In a service: let handle = rotator.spawn(Duration::from_secs(3600));
-//! # Ok(()) }
-//! ```
 
 use std::fmt;
 use std::sync::Arc;
@@ -45,6 +27,24 @@ pub struct RotationReport {
 /// ([`PutOptions::rotation`](crate::PutOptions::rotation)) if any, else the
 /// longest matching prefix given to [`Rotator::policy`]. New values come from
 /// the generator (default [`WebhookSecretGenerator`]).
+///
+/// # Examples
+/// ```
+/// # use std::{sync::Arc, time::Duration};
+/// # use twh_secrets::*;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), SecretError> {
+/// let store: Arc<dyn SecretProvider> = Arc::new(MemoryProvider::new());
+/// store.put(&SecretName::new("webhooks/acme")?, generate_webhook_secret(), PutOptions::new()).await?;
+/// let rotator = Rotator::new(store).policy(
+///     "webhooks/",
+///     RotationPolicy::new(Duration::from_secs(90 * 86_400), Duration::from_secs(86_400)),
+/// );
+/// let report = rotator.rotate_due(&NoProgress).await?;
+/// assert!(report.rotated.is_empty()); // just written: not due yet
+/// // In a service: let handle = rotator.spawn(Duration::from_secs(3600));
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Rotator {
     provider: Arc<dyn SecretProvider>,
