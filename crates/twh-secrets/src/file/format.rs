@@ -23,6 +23,9 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 struct StoreFile {
     format: String,
     key_check: String,
+    /// HMAC-SHA256 (base64) of the compact JSON of `secrets`: any edit of a
+    /// state, a label, a name or a record breaks it.
+    mac: String,
     secrets: BTreeMap<String, SecretRec>,
 }
 
@@ -107,9 +110,12 @@ pub(super) fn encode(st: &State<Sealed>, sealer: &Sealer) -> Result<Vec<u8>, Sec
             },
         );
     }
+    let content =
+        serde_json::to_vec(&secrets).map_err(|e| SecretError::backend("encoding the store", e))?;
     let file = StoreFile {
         format: FORMAT.to_owned(),
         key_check: B64.encode(sealer.key_check()?),
+        mac: B64.encode(sealer.store_mac(&content)?),
         secrets,
     };
     let mut out = serde_json::to_vec_pretty(&file)
@@ -136,6 +142,18 @@ pub(super) fn decode(bytes: &[u8], sealer: &Sealer) -> Result<State<Sealed>, Sec
     if !sealer.verify_key_check(&check) {
         return Err(corrupt(
             "the master key does not open this store (wrong TWH_MASTER_KEY or key file?)",
+        ));
+    }
+    // Re-encoding the parsed content gives the exact bytes that were MACed
+    // (BTreeMap order, fixed field order, integers and strings round-trip).
+    let content = serde_json::to_vec(&file.secrets)
+        .map_err(|e| SecretError::backend("encoding the store", e))?;
+    let tag = B64
+        .decode(&file.mac)
+        .map_err(|_| corrupt("bad store MAC"))?;
+    if !sealer.verify_store_mac(&content, &tag) {
+        return Err(corrupt(
+            "store integrity check failed: the file was modified outside twh",
         ));
     }
     let mut st = State::default();

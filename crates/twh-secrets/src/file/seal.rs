@@ -16,7 +16,12 @@ pub(crate) type Sealed = Arc<[u8]>;
 #[derive(Clone)]
 pub(crate) struct Sealer {
     cipher: Arc<XChaCha20Poly1305>,
+    /// HMAC-SHA256 key authenticating the whole store document (states,
+    /// metadata, names), derived from the master key.
+    mac_key: Arc<zeroize::Zeroizing<[u8; 32]>>,
 }
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 /// Associated data: domain, name, version. A ciphertext moved to another
 /// name or version fails to open.
@@ -34,9 +39,39 @@ const KEY_CHECK_MSG: &[u8] = b"twh-secrets master key check";
 
 impl Sealer {
     pub(crate) fn new(key: &MasterKey) -> Self {
+        use hmac::Mac as _;
+        let mut mac_key = zeroize::Zeroizing::new([0u8; 32]);
+        // HMAC with a 32-byte key cannot fail.
+        if let Ok(mut m) = <HmacSha256 as hmac::Mac>::new_from_slice(key.bytes()) {
+            m.update(b"twh-secrets/v1\0store-mac-key");
+            mac_key.copy_from_slice(&m.finalize().into_bytes());
+        }
         Self {
             cipher: Arc::new(XChaCha20Poly1305::new(key.bytes().into())),
+            mac_key: Arc::new(mac_key),
         }
+    }
+
+    fn mac(&self) -> Result<HmacSha256, SecretError> {
+        <HmacSha256 as hmac::Mac>::new_from_slice(&self.mac_key[..])
+            .map_err(|_| SecretError::corrupt("store MAC key rejected"))
+    }
+
+    /// MAC over the serialized store content.
+    pub(super) fn store_mac(&self, content: &[u8]) -> Result<Vec<u8>, SecretError> {
+        use hmac::Mac as _;
+        let mut m = self.mac()?;
+        m.update(content);
+        Ok(m.finalize().into_bytes().to_vec())
+    }
+
+    /// Constant-time check of [`Sealer::store_mac`].
+    pub(super) fn verify_store_mac(&self, content: &[u8], tag: &[u8]) -> bool {
+        use hmac::Mac as _;
+        self.mac().is_ok_and(|mut m| {
+            m.update(content);
+            m.verify_slice(tag).is_ok()
+        })
     }
 
     fn seal_raw(&self, msg: &[u8], aad: &[u8]) -> Result<Vec<u8>, SecretError> {

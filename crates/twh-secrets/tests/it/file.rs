@@ -162,3 +162,41 @@ async fn concurrent_tasks_in_one_process_never_lose_a_version() {
         .count();
     assert_eq!(currents, 1);
 }
+
+#[tokio::test]
+async fn editing_states_or_metadata_in_the_file_is_detected() {
+    let t = temp_store();
+    let n = name("webhooks/acme");
+    t.store
+        .put(&n, SecretValue::from_bytes(b"v1"), PutOptions::new())
+        .await
+        .unwrap();
+    t.store
+        .revoke(&n, twh_secrets::RevokeTarget::All, "compromised")
+        .await
+        .unwrap();
+    let original = std::fs::read(t.store.path()).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    // Un-revoke by hand; relabel; rename a secret: each breaks the store MAC.
+    let mut unrevoked = doc.clone();
+    unrevoked["secrets"]["webhooks/acme"]["versions"][0]["state"] =
+        serde_json::json!({"kind": "current"});
+    let mut relabeled = doc.clone();
+    relabeled["secrets"]["webhooks/acme"]["labels"] = serde_json::json!({"x": "y"});
+    let mut renamed = doc.clone();
+    let rec = renamed["secrets"]["webhooks/acme"].clone();
+    renamed["secrets"] = serde_json::json!({ "webhooks/other": rec });
+    for edited in [unrevoked, relabeled, renamed] {
+        std::fs::write(t.store.path(), serde_json::to_vec_pretty(&edited).unwrap()).unwrap();
+        let err = t.store.get(&n).await.unwrap_err();
+        assert!(matches!(err, SecretError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("integrity"), "{err}");
+    }
+    // Reformatting alone (whitespace) is fine: the MAC covers content, not layout.
+    let compact = serde_json::to_vec(&doc).unwrap();
+    std::fs::write(t.store.path(), compact).unwrap();
+    assert!(matches!(
+        t.store.get(&n).await,
+        Err(SecretError::Revoked { .. })
+    ));
+}
