@@ -558,6 +558,9 @@ fn init(s: &StoreArgs) -> Result<(), Failure> {
 }
 
 fn read_stdin_value() -> Result<SecretValue, Failure> {
+    if std::io::stdin().is_terminal() {
+        eprintln!("reading the value from stdin (not echoed by the store; end with Ctrl-D) …");
+    }
     let mut buf = Zeroizing::new(Vec::new());
     std::io::stdin()
         .lock()

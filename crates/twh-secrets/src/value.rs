@@ -66,14 +66,11 @@ impl SecretValue {
         self.expose_secret().is_empty()
     }
 
-    /// Constant-time comparison of two values.
+    /// Constant-time comparison of two values (`subtle`; only the lengths
+    /// may leak through timing).
     #[must_use]
     pub fn ct_eq(&self, other: &Self) -> bool {
-        let (a, b) = (self.expose_secret(), other.expose_secret());
-        if a.len() != b.len() {
-            return false;
-        }
-        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        subtle::ConstantTimeEq::ct_eq(self.expose_secret(), other.expose_secret()).into()
     }
 }
 
