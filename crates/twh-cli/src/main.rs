@@ -4,10 +4,12 @@
 //! arguments, unreadable input, invalid key text).
 #![forbid(unsafe_code)]
 
+mod audit;
 mod delivery;
 mod failure;
 mod generate;
 mod keys;
+mod secret;
 mod sign;
 mod verify;
 
@@ -32,6 +34,9 @@ enum Command {
     /// Secret management.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Audit log tools.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Delivery outbox: re-queue failed messages, read the delivery log.
     #[command(subcommand)]
     Delivery(delivery::DeliveryCommand),
@@ -41,6 +46,8 @@ enum Command {
 enum SecretCommand {
     /// Print a new random secret (or an ed25519 key pair with --asymmetric).
     Generate(generate::GenerateArgs),
+    #[command(flatten)]
+    Store(Box<secret::SecretCmd>),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +56,8 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Secret(SecretCommand::Generate(args)) => generate::run(&args),
+        Command::Secret(SecretCommand::Store(cmd)) => secret::run(*cmd),
+        Command::Audit(cmd) => audit::run(&cmd),
         Command::Delivery(cmd) => delivery::run(&cmd),
     };
     match result {

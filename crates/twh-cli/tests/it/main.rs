@@ -1,4 +1,4 @@
-//! Integration tests for the twh binary.
+//! Integration tests for the `twh` binary: each test runs the built executable.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -7,3 +7,10 @@
 )]
 
 mod delivery;
+mod generate;
+mod partner_shell;
+mod rejects;
+mod roundtrip;
+mod secret;
+mod support;
+mod usage;
