@@ -1,0 +1,58 @@
+//! Runs `examples/hub_demo.rs` end to end with a small event count.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    reason = "tests"
+)]
+
+use std::process::Command;
+
+#[test]
+fn hub_demo_delivers_everything_with_a_small_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("kept-outbox.db");
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "--quiet",
+            "--example",
+            "hub_demo",
+            "--features",
+            "full",
+            "--",
+        ])
+        .args(["--events", "120", "--outbox"])
+        .arg(&outbox)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    let row = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name:?} row in:\n{stdout}"))
+            .trim_start()[name.len()..]
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(row("messages sent (2 partners)"), "240");
+    assert_eq!(row("delivered (acknowledged once)"), "240");
+    assert_eq!(row("lost"), "0");
+    assert!(row("direct replayed request").starts_with("rejected 409"));
+    assert!(row("direct tampered request").starts_with("rejected 401"));
+    // The outage produced a failing alert and a recovery alert, both signed to ops.
+    assert!(
+        row("alerts")
+            .starts_with("2 (failing 1, disabled 0, recovered 1); ops webhook got 2 signed"),
+        "{}",
+        row("alerts")
+    );
+    assert!(row("retried (needed > 1 attempt)").parse::<u64>().unwrap() > 0);
+    assert!(stdout.contains("OK: every event delivered"));
+    // The kept outbox holds the delivery log.
+    assert!(outbox.is_file());
+}
