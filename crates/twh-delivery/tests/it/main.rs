@@ -10,6 +10,7 @@
 mod alerting;
 mod delivery;
 mod kill_loop;
+mod log_hygiene;
 mod retries;
 mod rotation;
 mod ssrf;
