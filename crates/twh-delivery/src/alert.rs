@@ -167,7 +167,8 @@ impl AlertSink for WebhookAlertSink {
     async fn send(&self, alert: &Alert) -> Result<(), AlertError> {
         let body = serde_json::to_vec(alert).map_err(|_| AlertError::Encode)?;
         let id = twh_sig::new_message_id();
-        let ts = alert.at_ms / 1000;
+        // Signed now (wall clock), whatever clock stamped the alert.
+        let ts = crate::clock::Clock::now_ms(&crate::clock::SystemClock::new()) / 1000;
         let headers = self
             .signer
             .sign(&Message::new(&id, ts, &body))
