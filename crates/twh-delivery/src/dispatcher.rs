@@ -347,7 +347,7 @@ impl Drop for Slot<'_> {
 }
 
 async fn deliver(shared: Arc<Shared>, ep: Arc<Endpoint>, m: Claimed) {
-    let _slot = Slot {
+    let slot = Slot {
         shared: &shared,
         endpoint: &ep.id,
     };
@@ -367,6 +367,10 @@ async fn deliver(shared: Arc<Shared>, ep: Arc<Endpoint>, m: Claimed) {
             AttemptResult::failed(ErrorClass::Keys)
         }
     };
+    // The request is over: free the endpoint's slot now. The message stays
+    // leased until its record is committed, so nobody claims it meanwhile,
+    // and the next request need not wait for this fsync.
+    drop(slot);
     let verdict = match (result.status, result.error) {
         (Some(s), _) => classify_status(s, result.retry_after),
         (None, _) => Verdict::Retry { retry_after: None },
