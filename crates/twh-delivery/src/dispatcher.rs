@@ -18,7 +18,7 @@ use crate::client::{AttemptResult, DeliveryClient, ErrorClass};
 use crate::endpoint::Endpoint;
 use crate::keys::KeySource;
 use crate::outbox::{AttemptOutcome, AttemptRecord, Claimed, Next, Outbox};
-use crate::retry::{JitterRng, RetryPolicy, Verdict, classify_status};
+use crate::retry::{JitterRng, RetryPolicy, Verdict, classify_response};
 
 /// Dispatcher settings.
 #[derive(Clone, Debug)]
@@ -372,7 +372,7 @@ async fn deliver(shared: Arc<Shared>, ep: Arc<Endpoint>, m: Claimed) {
     // and the next request need not wait for this fsync.
     drop(slot);
     let verdict = match (result.status, result.error) {
-        (Some(s), _) => classify_status(s, result.retry_after),
+        (Some(s), _) => classify_response(s, result.retry_after, &result.body_prefix),
         (None, _) => Verdict::Retry { retry_after: None },
     };
     let next = match verdict {

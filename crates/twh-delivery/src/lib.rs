@@ -28,8 +28,8 @@ pub use outbox::{
     Outbox, OutboxOptions, OutboxStats,
 };
 pub use retry::{
-    DEFAULT_SCHEDULE, JitterRng, MAX_ATTEMPTS, RetryPolicy, Verdict, classify_status, jitter,
-    parse_retry_after,
+    DEFAULT_SCHEDULE, JitterRng, MAX_ATTEMPTS, REPLAYED_PROBLEM_TYPE, RetryPolicy, Verdict,
+    classify_response, classify_status, jitter, parse_retry_after,
 };
 pub use ssrf::{AddressClass, IpCidr, SsrfPolicy, SsrfViolation, forbidden_class};
 pub use store_keys::SecretStoreKeys;

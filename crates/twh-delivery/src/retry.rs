@@ -202,6 +202,30 @@ pub fn classify_status(status: u16, retry_after: Option<Duration>) -> Verdict {
     }
 }
 
+/// The problem `type` a twh webhook guard answers (409) for a `webhook-id` it
+/// has already accepted.
+pub const REPLAYED_PROBLEM_TYPE: &str = "urn:twh:problem:replayed";
+
+/// Classifies a response: like [`classify_status`], except that a `409` whose
+/// body names [`REPLAYED_PROBLEM_TYPE`] counts as delivered — the receiver's
+/// replay store already holds this `webhook-id`, so an earlier attempt got
+/// through and only its answer was lost (e.g. the dispatcher was killed).
+#[must_use]
+pub fn classify_response(
+    status: u16,
+    retry_after: Option<Duration>,
+    body_prefix: &[u8],
+) -> Verdict {
+    if status == 409
+        && body_prefix
+            .windows(REPLAYED_PROBLEM_TYPE.len())
+            .any(|w| w == REPLAYED_PROBLEM_TYPE.as_bytes())
+    {
+        return Verdict::Delivered;
+    }
+    classify_status(status, retry_after)
+}
+
 /// A small, fast, non-cryptographic RNG (SplitMix64) for retry jitter.
 ///
 /// Seeded from the OS by [`JitterRng::from_os`]; tests seed it explicitly.
@@ -326,6 +350,20 @@ mod tests {
         );
         assert_eq!(
             classify_status(301, None),
+            Verdict::Retry { retry_after: None }
+        );
+    }
+
+    #[test]
+    fn guard_replay_answer_is_an_acknowledgement() {
+        let body = br#"{"type":"urn:twh:problem:replayed","title":"This webhook message was already received","status":409}"#;
+        assert_eq!(classify_response(409, None, body), Verdict::Delivered);
+        assert_eq!(
+            classify_response(409, None, b"conflict"),
+            Verdict::Retry { retry_after: None }
+        );
+        assert_eq!(
+            classify_response(401, None, body),
             Verdict::Retry { retry_after: None }
         );
     }

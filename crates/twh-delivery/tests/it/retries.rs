@@ -186,3 +186,39 @@ async fn exhausted_messages_fail_and_can_be_requeued() {
     }
     assert_eq!(outbox.requeue_failed("acme").await.unwrap(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guard_replayed_answer_acknowledges_the_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = outbox(&dir).await;
+    let keys = StaticKeys::new();
+    let rx = Receiver::start().await;
+    register(&outbox, &keys, "acme", &rx.url()).await;
+    // What twh-webhook-guard answers for a webhook-id it already accepted
+    // (the earlier attempt's answer was lost).
+    rx.script([Reply::status(409)
+        .header("content-type", "application/problem+json")
+        .body(r#"{"type":"urn:twh:problem:replayed","status":409}"#)]);
+    let id = outbox.send("acme", "t", "{}").await.unwrap();
+    // A plain 409 is just a failure and is retried.
+    rx.default_reply(Reply::status(409).body("conflict"));
+    let other = outbox.send("acme", "t", "{}").await.unwrap();
+    let handle = dispatcher(&outbox, keys.clone(), fast_config(&[0, 10, 10]))
+        .build()
+        .spawn();
+    assert!(wait_settled(&outbox, Duration::from_secs(5)).await);
+    handle.shutdown().await;
+    let first = outbox.message(&id).await.unwrap().unwrap();
+    let second = outbox.message(&other).await.unwrap().unwrap();
+    // Which of the two got the scripted reply depends on ordering; exactly
+    // one of them is delivered after one attempt, the other failed after 3.
+    let mut states = [
+        (first.state, first.attempts),
+        (second.state, second.attempts),
+    ];
+    states.sort_by_key(|s| s.1);
+    assert_eq!(
+        states,
+        [(MessageState::Delivered, 1), (MessageState::Failed, 3)]
+    );
+}
