@@ -4,16 +4,19 @@
 //! two key blocks are compressed once per key ([`HmacKey::new`]) instead of
 //! once per message, which is what lets verification of small bodies run at
 //! raw-HMAC speed. The compression function is `sha2::compress256`; this file
-//! only does the Merkle–Damgård buffering and padding, and is tested against
-//! the `hmac` crate (differential property test) and RFC 4231.
+//! and the buffering and padding are `block-buffer`'s (both what `sha2`
+//! itself uses); this file only wires them, and is tested against the `hmac`
+//! crate (differential property test) and RFC 4231.
 //!
-//! Unlike `hmac` 0.12, every key-derived value here (midstates, running
-//! state, block buffer) is zeroized on drop.
+//! Unlike `hmac` 0.12, the key-derived values here (the cached midstates and
+//! each running state) are zeroized on drop.
 
+use block_buffer::EagerBuffer;
 use sha2::Digest as _;
+use sha2::digest::consts::U64;
 use sha2::digest::generic_array::GenericArray;
 use subtle::{Choice, ConstantTimeEq as _};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::parse::Tags;
 use crate::key::VerifyKey;
@@ -87,62 +90,42 @@ impl HmacKey {
     }
 }
 
-/// SHA-256 resumed after one compressed block. Zeroized on drop.
-#[derive(Zeroize, ZeroizeOnDrop)]
+/// SHA-256 resumed after one compressed block. The running state is
+/// zeroized on drop; buffering and padding are `block-buffer`'s (the same
+/// code `sha2` uses), which hands whole runs of blocks to one compress call.
 struct Stream {
-    state: [u32; 8],
-    buf: [u8; BLOCK],
-    buf_len: usize,
-    /// Bytes hashed so far, including the key block.
-    len: u64,
+    state: Zeroizing<[u32; 8]>,
+    buffer: EagerBuffer<U64>,
+    /// Whole blocks compressed so far, including the key block.
+    blocks: u64,
 }
 
 impl Stream {
-    const fn resume(midstate: [u32; 8]) -> Self {
+    fn resume(midstate: [u32; 8]) -> Self {
         Self {
-            state: midstate,
-            buf: [0; BLOCK],
-            buf_len: 0,
-            len: BLOCK as u64,
+            state: Zeroizing::new(midstate),
+            buffer: EagerBuffer::default(),
+            blocks: 1,
         }
     }
 
-    fn update(&mut self, mut data: &[u8]) {
-        self.len += data.len() as u64;
-        if self.buf_len > 0 {
-            let take = (BLOCK - self.buf_len).min(data.len());
-            self.buf[self.buf_len..self.buf_len + take].copy_from_slice(&data[..take]);
-            self.buf_len += take;
-            data = &data[take..];
-            if self.buf_len < BLOCK {
-                return;
-            }
-            compress(&mut self.state, &self.buf);
-            self.buf_len = 0;
-        }
-        let mut blocks = data.chunks_exact(BLOCK);
-        for block in &mut blocks {
-            compress(&mut self.state, block);
-        }
-        let rest = blocks.remainder();
-        self.buf[..rest.len()].copy_from_slice(rest);
-        self.buf_len = rest.len();
+    fn update(&mut self, data: &[u8]) {
+        let (state, blocks) = (&mut *self.state, &mut self.blocks);
+        self.buffer.digest_blocks(data, |run| {
+            *blocks += run.len() as u64;
+            sha2::compress256(state, run);
+        });
     }
 
     /// Pad (0x80, zeros, 64-bit big-endian bit length) and output the digest.
     fn finish(mut self) -> [u8; 32] {
-        let bit_len = self.len.wrapping_mul(8);
-        let n = self.buf_len;
-        self.buf[n] = 0x80;
-        self.buf[n + 1..].fill(0);
-        if n + 1 > BLOCK - 8 {
-            compress(&mut self.state, &self.buf);
-            self.buf.fill(0);
-        }
-        self.buf[BLOCK - 8..].copy_from_slice(&bit_len.to_be_bytes());
-        compress(&mut self.state, &self.buf);
+        let bit_len = 8 * (self.blocks * BLOCK as u64 + self.buffer.get_pos() as u64);
+        let state = &mut *self.state;
+        self.buffer.len64_padding_be(bit_len, |block| {
+            sha2::compress256(state, core::slice::from_ref(block));
+        });
         let mut out = [0_u8; 32];
-        for (chunk, word) in out.chunks_exact_mut(4).zip(self.state) {
+        for (chunk, word) in out.chunks_exact_mut(4).zip(state.iter()) {
             chunk.copy_from_slice(&word.to_be_bytes());
         }
         out
