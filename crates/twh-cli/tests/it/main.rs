@@ -10,5 +10,6 @@ mod generate;
 mod partner_shell;
 mod rejects;
 mod roundtrip;
+mod secret;
 mod support;
 mod usage;
