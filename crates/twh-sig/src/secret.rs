@@ -89,7 +89,7 @@ pub enum KeyEncoding {
 pub struct WebhookSecret {
     key: SecretSlice<u8>,
     id: KeyId,
-    /// The key's compressed HMAC pad blocks (key-equivalent; zeroized on drop).
+    /// The key's HMAC state with both pad blocks absorbed (key-equivalent).
     mac: HmacKey,
 }
 
