@@ -69,7 +69,8 @@ pub(super) fn open(path: &Path, durability: Durability) -> Result<Connection, Ou
         Durability::Normal => "NORMAL",
     };
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA temp_store=MEMORY;"
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA temp_store=MEMORY; \
+         PRAGMA cache_size=-16384;"
     ))
     .map_err(OutboxError::db("setting pragmas"))?;
     let version: i64 = conn
