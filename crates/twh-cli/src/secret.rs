@@ -527,6 +527,21 @@ fn init(s: &StoreArgs) -> Result<(), Failure> {
     let StoreUrl::File(path) = &url else {
         return Err(Failure::usage("init is for file:// stores"));
     };
+    // Check before a key file is written: a failed init must leave nothing
+    // behind (a fresh key file beside an existing store would not open it).
+    if path.is_dir() {
+        return Err(Failure::usage(format!(
+            "{} is a directory; --store names the store file, e.g. file://./.twh/store",
+            path.display()
+        )));
+    }
+    if path.exists() {
+        return Err(Failure::failed(format!(
+            "a store already exists at {}; nothing was changed",
+            path.display()
+        )));
+    }
+    let mut written = None;
     let (key, key_note) = match MasterKey::from_env().map_err(fail)? {
         Some(k) => (
             k,
@@ -540,6 +555,7 @@ fn init(s: &StoreArgs) -> Result<(), Failure> {
             }
             let k = MasterKey::generate();
             k.write_key_file(&file).map_err(fail)?;
+            written = Some(file.clone());
             (
                 k,
                 format!(
@@ -550,7 +566,13 @@ fn init(s: &StoreArgs) -> Result<(), Failure> {
         }
     };
     let id = key.key_id();
-    FileProvider::init(path, key).map_err(fail)?;
+    if let Err(e) = FileProvider::init(path, key) {
+        // Another process created the store meanwhile: drop our orphan key file.
+        if let Some(file) = written {
+            let _ = std::fs::remove_file(file);
+        }
+        return Err(fail(e));
+    }
     println!("created store {}", path.display());
     println!("{key_note}");
     println!("master key id: {id}");

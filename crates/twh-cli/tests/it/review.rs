@@ -33,3 +33,51 @@ fn non_utf8_secret_env_is_not_echoed() {
         assert!(all.contains("not valid UTF-8"), "{cmd}: {all}");
     }
 }
+
+fn init(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_twh"))
+        .args(["secret", "init"])
+        .args(extra)
+        .current_dir(dir)
+        .env_remove("TWH_STORE")
+        .env_remove("TWH_MASTER_KEY")
+        .env_remove("TWH_MASTER_KEY_FILE")
+        .env_remove("TWH_AUDIT_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// `init` over an existing store whose key file is elsewhere (or was made
+/// from `TWH_MASTER_KEY`) used to write a fresh, non-matching key file
+/// before noticing the store, leaving an orphan key that later commands
+/// picked up ("the master key does not open this store").
+#[test]
+fn init_over_an_existing_store_writes_no_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = init(dir.path(), &[]);
+    assert!(first.status.success());
+    let key = dir.path().join(".twh/store.key");
+    let store = dir.path().join(".twh/store");
+    std::fs::rename(&key, dir.path().join("kept.key")).unwrap();
+    let before = std::fs::read(&store).unwrap();
+
+    let again = init(dir.path(), &[]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{err}");
+    assert!(err.contains("already exists"), "{err}");
+    assert!(!key.exists(), "a failed init left a key file behind");
+    assert_eq!(std::fs::read(&store).unwrap(), before);
+}
+
+/// A directory as the store path is named as such, and nothing is created.
+#[test]
+fn init_on_a_directory_says_so_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sd")).unwrap();
+    let out = init(dir.path(), &["--store", "file://./sd"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("is a directory"), "{err}");
+    assert!(!dir.path().join("sd.key").exists());
+}
