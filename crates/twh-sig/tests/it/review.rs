@@ -256,3 +256,25 @@ fn key_length_edges() {
         assert_eq!(Signer::new(Scheme::Standard, [raw]).is_ok(), ok);
     }
 }
+
+/// URL-safe or unpadded base64 after `whsec_` (a common copy/convert slip)
+/// gets an error that says what standard base64 requires.
+#[test]
+fn base64_errors_say_what_is_expected() {
+    use base64::Engine as _;
+    let bytes = [0xFB_u8; 32];
+    let std = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let url = base64::engine::general_purpose::URL_SAFE.encode(bytes);
+    assert!(url.contains('-') || url.contains('_'));
+    for text in [
+        format!("whsec_{url}"),
+        format!("whsec_{}", std.trim_end_matches('=')),
+        format!("whsec_{}", std.replacen('+', " ", 1)),
+    ] {
+        let err = WebhookSecret::parse(&text, KeyEncoding::Whsec).unwrap_err();
+        assert!(matches!(err, KeyError::InvalidBase64 { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("padded") && msg.contains("URL-safe"), "{msg}");
+        assert!(!msg.contains(&std[..8]) && !msg.contains(&url[..8]), "{msg}");
+    }
+}
