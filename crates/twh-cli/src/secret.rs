@@ -857,7 +857,16 @@ async fn migrate(a: MigrateArgs) -> Result<(), Failure> {
     let prog = progress("migrate");
     let r = twh_secrets::migrate(from.as_ref(), to.as_ref(), mode, &prog)
         .await
-        .map_err(fail)?;
+        .map_err(|e| match e {
+            // `Conflict` reads as a retryable race; here it means the target
+            // already holds other (newer) data, which only --force replaces.
+            SecretError::Conflict { name, .. } => Failure::failed(format!(
+                "the target already holds different data for {name}; it was left as it is \
+                 (pass --force to replace it with the source's copy). Secrets before it in name order \
+                 were copied; running migrate again resumes"
+            )),
+            other => fail(other),
+        })?;
     for s in &r.secrets {
         let outcome = match s.outcome {
             twh_secrets::ImportOutcome::Created => "created",

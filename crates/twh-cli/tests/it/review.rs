@@ -81,3 +81,96 @@ fn init_on_a_directory_says_so_and_creates_nothing() {
     assert!(err.contains("is a directory"), "{err}");
     assert!(!dir.path().join("sd.key").exists());
 }
+
+fn twh_in(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twh"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("TWH_STORE")
+        .env_remove("TWH_MASTER_KEY")
+        .env_remove("TWH_MASTER_KEY_FILE")
+        .env_remove("TWH_AUDIT_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Migrating into a store that already holds other data for a name used to
+/// fail with "conflicting update … expected current 1, found 2", which reads
+/// like a retryable race; it now says what happened and how to proceed, and
+/// the target is untouched.
+#[test]
+fn migrate_into_a_non_empty_store_explains_the_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ok = |args: &[&str], stdin: &[u8]| {
+        let out = twh_in(d, args, stdin);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&["secret", "init"], b"");
+    ok(&["secret", "put", "webhooks/acme"], b"source-value-1");
+    ok(&["secret", "init", "--store", "file://./other"], b"");
+    for v in [&b"target-value-1"[..], b"target-value-2"] {
+        ok(
+            &[
+                "secret",
+                "put",
+                "webhooks/acme",
+                "--store",
+                "file://./other",
+            ],
+            v,
+        );
+    }
+    let before = std::fs::read(d.join("other")).unwrap();
+
+    let out = twh_in(
+        d,
+        &[
+            "secret",
+            "migrate",
+            "--from",
+            "file://./.twh/store",
+            "--to",
+            "file://./other",
+        ],
+        b"",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("webhooks/acme") && err.contains("--force"),
+        "{err}"
+    );
+    assert!(!err.contains("conflicting update"), "{err}");
+    assert!(!err.contains("value"), "no value in errors: {err}");
+    assert_eq!(std::fs::read(d.join("other")).unwrap(), before);
+
+    let forced = twh_in(
+        d,
+        &[
+            "secret",
+            "migrate",
+            "--from",
+            "file://./.twh/store",
+            "--to",
+            "file://./other",
+            "--force",
+        ],
+        b"",
+    );
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+}
