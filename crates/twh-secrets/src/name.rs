@@ -28,10 +28,7 @@ impl SecretName {
             // pasted by mistake in place of a name must not reach a log, and
             // a typical secret (`whsec_…`, 38–50 printable characters) cannot
             // be told apart from a mistyped name.
-            SecretError::invalid(format!(
-                "secret name ({} bytes): {reason}",
-                name.len()
-            ))
+            SecretError::invalid(format!("secret name ({} bytes): {reason}", name.len()))
         })?;
         Ok(Self(Arc::from(name)))
     }
@@ -171,10 +168,7 @@ mod tests {
         ] {
             let err = SecretName::new(text).unwrap_err().to_string();
             assert!(!err.contains(text), "{err}");
-            assert!(
-                err.contains(&format!("({} bytes)", text.len())),
-                "{err}"
-            );
+            assert!(err.contains(&format!("({} bytes)", text.len())), "{err}");
         }
     }
 

@@ -104,7 +104,13 @@ fn mutated_headers_never_verify_or_panic() {
                     // unknown/empty entries around the genuine signature.
                     let text = String::from_utf8_lossy(&v);
                     assert!(
-                        text.contains(std::str::from_utf8(&original).unwrap().rsplit([' ', ',']).next().unwrap()),
+                        text.contains(
+                            std::str::from_utf8(&original)
+                                .unwrap()
+                                .rsplit([' ', ','])
+                                .next()
+                                .unwrap()
+                        ),
                         "{scheme}: {name}: {text:?} verified as {ok:?}"
                     );
                 }
@@ -174,12 +180,21 @@ fn stripe_list_tricks() {
         );
     }
     for (bad, kind) in [
-        (format!("t={NOW},t={NOW},v1={v1}"), VerifyErrorKind::Malformed),
+        (
+            format!("t={NOW},t={NOW},v1={v1}"),
+            VerifyErrorKind::Malformed,
+        ),
         (format!("t={},v1={v1}", NOW + 1), VerifyErrorKind::Mismatch),
         (format!("t= {NOW},v1={v1}"), VerifyErrorKind::Malformed),
         (format!("t={NOW}, v1={v1}"), VerifyErrorKind::Mismatch),
-        (format!("t={NOW},v1={}", v1.to_uppercase()), VerifyErrorKind::Mismatch),
-        (format!("t={NOW},v1={}", &v1[..63]), VerifyErrorKind::Mismatch),
+        (
+            format!("t={NOW},v1={}", v1.to_uppercase()),
+            VerifyErrorKind::Mismatch,
+        ),
+        (
+            format!("t={NOW},v1={}", &v1[..63]),
+            VerifyErrorKind::Mismatch,
+        ),
         (format!("t={NOW},v1={v1}0"), VerifyErrorKind::Mismatch),
         (format!("t={NOW},v1="), VerifyErrorKind::Mismatch),
         (format!("t={NOW}"), VerifyErrorKind::Mismatch),
@@ -212,7 +227,10 @@ fn oversized_and_crowded_headers_are_refused() {
     assert_eq!(err.kind(), VerifyErrorKind::Malformed, "{err}");
     let crowded = format!("{}{genuine}", "v2,AAAA ".repeat(32));
     let err = verifier
-        .verify(&with(&headers, "webhook-signature", crowded.as_bytes()), b"x")
+        .verify(
+            &with(&headers, "webhook-signature", crowded.as_bytes()),
+            b"x",
+        )
         .unwrap_err();
     assert!(err.to_string().contains("more than 32"), "{err}");
     // Exactly 32 entries with the genuine one last still verifies.
@@ -275,6 +293,9 @@ fn base64_errors_say_what_is_expected() {
         assert!(matches!(err, KeyError::InvalidBase64 { .. }), "{err}");
         let msg = err.to_string();
         assert!(msg.contains("padded") && msg.contains("URL-safe"), "{msg}");
-        assert!(!msg.contains(&std[..8]) && !msg.contains(&url[..8]), "{msg}");
+        assert!(
+            !msg.contains(&std[..8]) && !msg.contains(&url[..8]),
+            "{msg}"
+        );
     }
 }
