@@ -787,7 +787,13 @@ async fn restore(a: RestoreArgs) -> Result<(), Failure> {
         &prog,
     )
     .await
-    .map_err(fail)?;
+    .map_err(|e| match e {
+        SecretError::PermissionDenied { .. } => Failure::failed(format!(
+            "{}: this passphrase or identity does not open the backup",
+            a.input.display()
+        )),
+        other => fail(other),
+    })?;
     println!(
         "restored: {} created, {} updated, {} unchanged, {} refused",
         r.created,

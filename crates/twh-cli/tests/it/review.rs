@@ -174,3 +174,63 @@ fn migrate_into_a_non_empty_store_explains_the_refusal() {
         String::from_utf8_lossy(&forced.stderr)
     );
 }
+
+/// A wrong passphrase used to read "backup identity may not decrypt secret
+/// backup bundle"; a damaged bundle blamed the store ("secret store corrupt").
+#[test]
+fn restore_errors_name_the_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |args: &[&str], pass: &str| {
+        Command::new(env!("CARGO_BIN_EXE_twh"))
+            .args(args)
+            .current_dir(d)
+            .env_remove("TWH_STORE")
+            .env_remove("TWH_MASTER_KEY")
+            .env_remove("TWH_MASTER_KEY_FILE")
+            .env_remove("TWH_AUDIT_LOG")
+            .env("REVIEW_PASS", pass)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["secret", "init"], "").status.success());
+    assert!(
+        run(&["secret", "put", "webhooks/a", "--generate"], "")
+            .status
+            .success()
+    );
+    let backup = [
+        "secret",
+        "backup",
+        "--out",
+        "b.age",
+        "--passphrase-env",
+        "REVIEW_PASS",
+    ];
+    assert!(run(&backup, "right").status.success());
+    let restore = [
+        "secret",
+        "restore",
+        "--in",
+        "b.age",
+        "--passphrase-env",
+        "REVIEW_PASS",
+    ];
+
+    let out = run(&restore, "wrong");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("does not open the backup"), "{err}");
+
+    let mut bytes = std::fs::read(d.join("b.age")).unwrap();
+    bytes.truncate(bytes.len() - 30);
+    std::fs::write(d.join("b.age"), bytes).unwrap();
+    let out = run(&restore, "right");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("backup bundle") && !err.contains("store"),
+        "{err}"
+    );
+}
