@@ -260,7 +260,9 @@ pub(crate) struct ImportEnvArgs {
     /// Read this .env file instead of the process environment.
     #[arg(long, value_name = "PATH")]
     env_file: Option<PathBuf>,
-    /// Mapping `VAR_PREFIX=name/prefix` (repeatable; default `WEBHOOK_SECRET_=webhooks/`).
+    /// Mapping `VAR_PREFIX=name/prefix` (repeatable; default `WEBHOOK_SECRET_=webhooks/`):
+    /// `WEBHOOK_SECRET_ACME` → `webhooks/acme`. A whole variable name maps to exactly that
+    /// name, e.g. `STRIPE_WEBHOOK_SECRET=webhooks/stripe`.
     #[arg(long = "map", value_name = "VAR_PREFIX=NAME_PREFIX")]
     maps: Vec<String>,
     #[command(flatten)]

@@ -179,7 +179,8 @@ impl EnvMapping {
         Self { rules: Vec::new() }
     }
 
-    /// Adds a rule: variables starting with `var_prefix` become `name_prefix` + lowercased rest.
+    /// Adds a rule: variables starting with `var_prefix` become `name_prefix` + lowercased rest
+    /// (so a variable equal to `var_prefix` becomes `name_prefix` itself).
     #[must_use]
     pub fn rule(mut self, var_prefix: &str, name_prefix: &str) -> Self {
         self.rules
@@ -205,9 +206,10 @@ impl EnvMapping {
     pub fn map(&self, var: &str) -> Result<Option<SecretName>, SecretError> {
         for (prefix, name_prefix) in &self.rules {
             if let Some(rest) = var.strip_prefix(prefix.as_str()) {
-                if rest.is_empty() {
-                    continue;
-                }
+                // An exact match maps to `name_prefix` itself, so
+                // `STRIPE_WEBHOOK_SECRET=webhooks/stripe` imports one variable;
+                // `WEBHOOK_SECRET_` alone gives `webhooks/`, which is invalid
+                // and so reported as skipped rather than silently ignored.
                 let name = format!("{name_prefix}{}", rest.to_ascii_lowercase());
                 return SecretName::new(&name).map(Some);
             }

@@ -65,3 +65,36 @@ async fn damaged_store_file_names_the_store() {
     let err = FileProvider::open(&path, MasterKey::generate()).unwrap_err();
     assert!(err.to_string().contains("secret store"), "{err}");
 }
+
+/// `--map STRIPE_WEBHOOK_SECRET=webhooks/stripe` (one exact variable) used to
+/// import nothing and report nothing: a variable equal to the rule's prefix
+/// was skipped silently. It now maps to the name prefix itself, and a
+/// variable that maps to an invalid name is reported as skipped.
+#[tokio::test]
+async fn import_env_maps_an_exact_variable_and_reports_empty_suffixes() {
+    use twh_secrets::{EnvMapping, EnvSource, MemoryProvider, import_env};
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join(".env");
+    std::fs::write(
+        &env,
+        "STRIPE_WEBHOOK_SECRET=whsec_stripe_review\nWEBHOOK_SECRET_=orphan_review\nWEBHOOK_SECRET_ACME=acme_review\n",
+    )
+    .unwrap();
+    let to = MemoryProvider::new();
+    let mapping = EnvMapping::default().rule("STRIPE_WEBHOOK_SECRET", "webhooks/stripe");
+    let r = import_env(&to, &EnvSource::DotEnv(env), &mapping, &NoProgress)
+        .await
+        .unwrap();
+    let mut imported: Vec<&str> = r.imported.iter().map(|n| n.as_str()).collect();
+    imported.sort_unstable();
+    assert_eq!(imported, ["webhooks/acme", "webhooks/stripe"]);
+    assert_eq!(r.skipped, ["WEBHOOK_SECRET_"]);
+    assert_eq!(
+        to.get(&name("webhooks/stripe"))
+            .await
+            .unwrap()
+            .value()
+            .expose_secret(),
+        b"whsec_stripe_review"
+    );
+}
