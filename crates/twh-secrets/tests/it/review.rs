@@ -98,3 +98,35 @@ async fn import_env_maps_an_exact_variable_and_reports_empty_suffixes() {
         b"whsec_stripe_review"
     );
 }
+
+/// A `.env` syntax error says which line (it used to give only a byte
+/// offset within an unnamed line), and never shows the line's text.
+#[tokio::test]
+async fn dotenv_syntax_errors_name_the_line_not_the_value() {
+    use twh_secrets::{EnvMapping, EnvSource, MemoryProvider, import_env};
+    let dir = tempfile::tempdir().unwrap();
+    for (text, line) in [
+        (
+            "WEBHOOK_SECRET_OK=fine_review\nWEBHOOK_SECRET_X/Y=leak_review\n",
+            2,
+        ),
+        ("# comment\n\nWEBHOOK_SECRET_A=a\nbroken \"leak_review\n", 4),
+        ("WEBHOOK_SECRET_Ä=leak_review\n", 1),
+    ] {
+        let env = dir.path().join(".env");
+        std::fs::write(&env, text).unwrap();
+        let to = MemoryProvider::new();
+        let err = import_env(
+            &to,
+            &EnvSource::DotEnv(env),
+            &EnvMapping::default(),
+            &NoProgress,
+        )
+        .await
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(&format!("line {line}:")), "{text:?}: {msg}");
+        assert!(!msg.contains("review"), "{msg}");
+        assert!(to.list("").await.unwrap().is_empty());
+    }
+}
