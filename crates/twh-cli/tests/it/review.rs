@@ -234,3 +234,53 @@ fn restore_errors_name_the_backup() {
         "{err}"
     );
 }
+
+/// Every fenced `sh` block of the crate README runs as written, in an empty
+/// directory, with the built `twh` first on `PATH` (`set -e`: any failing
+/// command fails the test).
+#[test]
+fn readme_blocks_run_as_written() {
+    let readme = include_str!("../../README.md");
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_twh"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let blocks: Vec<&str> = readme
+        .split("```sh\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert_eq!(blocks.len(), 2, "README blocks changed: update this test");
+    for block in blocks {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("sh")
+            .arg("-ec")
+            .arg(block)
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .env_remove("TWH_STORE")
+            .env_remove("TWH_MASTER_KEY")
+            .env_remove("TWH_MASTER_KEY_FILE")
+            .env_remove("TWH_AUDIT_LOG")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "block failed:\n{block}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+        if block.contains("twh sign") {
+            assert!(stdout.contains("ok key="), "{stdout}");
+            assert!(stdout.contains("tampered body rejected (exit 1)"), "{stdout}");
+            let key = std::fs::read_to_string(dir.path().join("partner.key")).unwrap();
+            assert!(!stdout.contains(key.trim()) && !stderr.contains(key.trim()));
+        }
+    }
+}
