@@ -10,10 +10,10 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, Subcommand};
 use twh_secrets::secrecy::SecretString;
 use twh_secrets::{
-    AuditedProvider, BackupIdentity, BackupRecipient, DEFAULT_STORE_URL, DefaultKeySource,
-    EnvMapping, EnvSource, FileProvider, ImportMode, JsonFileSink, MasterKey, MasterKeySource,
-    MemoryProvider, Principal, Progress, PutOptions, RevokeTarget, RotationPolicy, Rotator,
-    SecretError, SecretName, SecretProvider, SecretValue, StoreUrl, Version, VersionState,
+    AuditEvent, AuditSink, AuditedProvider, BackupIdentity, BackupRecipient, DEFAULT_STORE_URL,
+    DefaultKeySource, EnvMapping, EnvSource, FileProvider, ImportMode, JsonFileSink, MasterKey,
+    MasterKeySource, MemoryProvider, Principal, Progress, PutOptions, RevokeTarget, RotationPolicy,
+    Rotator, SecretError, SecretName, SecretProvider, SecretValue, StoreUrl, Version, VersionState,
     WebhookSecretGenerator,
 };
 use zeroize::Zeroizing;
@@ -379,11 +379,47 @@ fn open(s: &StoreArgs) -> Result<Arc<dyn SecretProvider>, Failure> {
     Ok(match &s.audit_log {
         Some(log) => Arc::new(AuditedProvider::new(
             p,
-            Arc::new(JsonFileSink::open(log).map_err(fail)?),
+            Arc::new(CheckedSink {
+                inner: JsonFileSink::open(log).map_err(fail)?,
+                path: log.clone(),
+            }),
             principal,
         )),
         None => p,
     })
+}
+
+/// The first audit record that could not be written in this run.
+/// `AuditedProvider` only logs sink failures (it must not fail the operation
+/// it is recording), and the CLI installs no log subscriber, so without this
+/// `--audit-log` would drop records silently.
+static AUDIT_FAILURE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// A [`JsonFileSink`] that remembers its first failure for [`run`] to report.
+#[derive(Debug)]
+struct CheckedSink {
+    inner: JsonFileSink,
+    path: PathBuf,
+}
+
+impl AuditSink for CheckedSink {
+    fn record(&self, event: &AuditEvent) -> Result<(), SecretError> {
+        let r = self.inner.record(event);
+        if let Err(e) = &r {
+            let mut first = AUDIT_FAILURE
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            first.get_or_insert_with(|| {
+                format!(
+                    "the audit record for {} {} could not be written to {}: {e}",
+                    event.operation.as_str(),
+                    event.name,
+                    self.path.display()
+                )
+            });
+        }
+        r
+    }
 }
 
 /// Progress on stderr: a bar on a terminal, plain lines otherwise.
@@ -455,7 +491,21 @@ pub(crate) fn run(cmd: SecretCmd) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::failed(format!("cannot start runtime: {e}")))?;
-    rt.block_on(run_async(cmd))
+    let r = rt.block_on(run_async(cmd));
+    let audit = AUDIT_FAILURE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    match (r, audit) {
+        (r, None) => r,
+        (Ok(()), Some(audit)) => Err(Failure::failed(format!(
+            "the operation was carried out, but {audit}"
+        ))),
+        (Err(e), Some(audit)) => {
+            eprintln!("twh: error: {audit}");
+            Err(e)
+        }
+    }
 }
 
 async fn run_async(cmd: SecretCmd) -> Result<(), Failure> {

@@ -278,9 +278,60 @@ fn readme_blocks_run_as_written() {
         );
         if block.contains("twh sign") {
             assert!(stdout.contains("ok key="), "{stdout}");
-            assert!(stdout.contains("tampered body rejected (exit 1)"), "{stdout}");
+            assert!(
+                stdout.contains("tampered body rejected (exit 1)"),
+                "{stdout}"
+            );
             let key = std::fs::read_to_string(dir.path().join("partner.key")).unwrap();
             assert!(!stdout.contains(key.trim()) && !stderr.contains(key.trim()));
         }
     }
+}
+
+/// With `--audit-log` on a log whose last line is damaged, every operation
+/// used to succeed silently without an audit record (the provider only logs
+/// sink failures and the CLI shows no logs). The CLI now fails (exit 1) and
+/// says the record was not written.
+#[test]
+fn unwritable_audit_record_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ok = |args: &[&str]| {
+        let out = twh_in(d, args, b"");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(&["secret", "init"]);
+    ok(&[
+        "secret",
+        "put",
+        "webhooks/a",
+        "--generate",
+        "--audit-log",
+        "audit.jsonl",
+    ]);
+    let log = d.join("audit.jsonl");
+    let mut bytes = std::fs::read(&log).unwrap();
+    bytes.truncate(bytes.len() - 5);
+    std::fs::write(&log, &bytes).unwrap();
+
+    let out = twh_in(
+        d,
+        &["secret", "get", "webhooks/a", "--audit-log", "audit.jsonl"],
+        b"",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("audit record") && err.contains("audit.jsonl"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&log).unwrap(),
+        bytes,
+        "the damaged log was appended to"
+    );
 }
