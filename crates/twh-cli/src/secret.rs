@@ -527,8 +527,12 @@ async fn run_async(cmd: SecretCmd) -> Result<(), Failure> {
                 .rotate(&n, &WebhookSecretGenerator, a.grace)
                 .await
                 .map_err(fail)?;
+            // No extra read to find out (it would add an audit record): say
+            // only what is true either way — after `revoke --all` the replaced
+            // version stays revoked.
             println!(
-                "{n}: version {v} is current; the previous version stays valid for {}",
+                "{n}: version {v} is current; the version it replaced stays valid for {} \
+                 unless it was revoked",
                 humantime::format_duration(a.grace)
             );
             Ok(())
@@ -738,7 +742,8 @@ fn state_text(s: &VersionState) -> String {
             format!("previous ({verb} {})", when(*valid_until))
         }
         VersionState::Revoked { at, reason } => {
-            format!("revoked ({} : {reason})", when(*at))
+            // Escaped: a newline in a reason must not forge a line of output.
+            format!("revoked ({} : {})", when(*at), reason.escape_debug())
         }
         other => other.label().to_owned(),
     }

@@ -335,3 +335,40 @@ fn unwritable_audit_record_is_reported() {
         "the damaged log was appended to"
     );
 }
+
+/// `rotate` after `revoke --all` used to claim flatly "the previous version
+/// stays valid for 1day" although it was revoked; and a newline in a
+/// revocation reason forged an extra row in `versions` output.
+#[test]
+fn rotate_and_versions_output_tell_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        let out = twh_in(d, args, b"");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["secret", "init"]);
+    run(&["secret", "put", "a", "--generate"]);
+    let out = run(&["secret", "rotate", "a", "--grace", "1h"]);
+    assert!(
+        out.contains("stays valid for 1h unless it was revoked"),
+        "{out}"
+    );
+    run(&[
+        "secret",
+        "revoke",
+        "a",
+        "--all",
+        "--reason",
+        "line one\nforged\trow",
+    ]);
+    run(&["secret", "rotate", "a"]);
+    let out = run(&["secret", "versions", "a"]);
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(out.contains(r"line one\nforged\trow"), "{out}");
+}
