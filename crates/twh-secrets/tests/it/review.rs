@@ -130,3 +130,16 @@ async fn dotenv_syntax_errors_name_the_line_not_the_value() {
         assert!(to.list("").await.unwrap().is_empty());
     }
 }
+
+/// A directory as the store path: `init` used to say "a store already exists",
+/// and `open` gave a bare I/O error.
+#[test]
+fn store_path_that_is_a_directory_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = FileProvider::init(dir.path(), MasterKey::generate()).unwrap_err();
+    assert!(matches!(err, SecretError::InvalidInput { .. }), "{err}");
+    assert!(err.to_string().contains("is a directory"), "{err}");
+    assert!(!err.to_string().contains("already exists"), "{err}");
+    let err = FileProvider::open(dir.path(), MasterKey::generate()).unwrap_err();
+    assert!(err.to_string().contains("is a directory"), "{err}");
+}
