@@ -9,6 +9,7 @@
 mod generate;
 mod partner_shell;
 mod rejects;
+mod review;
 mod roundtrip;
 mod secret;
 mod support;
