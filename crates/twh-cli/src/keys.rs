@@ -41,8 +41,17 @@ impl KeyArgs {
             out.push((format!("--secret #{}", i + 1), Zeroizing::new(text.clone())));
         }
         for var in &self.secret_env {
-            let text = std::env::var(var)
-                .map_err(|e| Failure::usage(format_args!("--secret-env {var}: {e}")))?;
+            // Never `{e}`: `VarError::NotUnicode`'s Display prints the value.
+            let text = std::env::var(var).map_err(|e| {
+                Failure::usage(match e {
+                    std::env::VarError::NotPresent => {
+                        format!("--secret-env {var}: environment variable is not set")
+                    }
+                    std::env::VarError::NotUnicode(_) => {
+                        format!("--secret-env {var}: environment variable is not valid UTF-8")
+                    }
+                })
+            })?;
             out.push((format!("--secret-env {var}"), Zeroizing::new(text)));
         }
         for path in &self.secret_file {

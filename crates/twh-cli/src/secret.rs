@@ -10,10 +10,10 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, Subcommand};
 use twh_secrets::secrecy::SecretString;
 use twh_secrets::{
-    AuditedProvider, BackupIdentity, BackupRecipient, DEFAULT_STORE_URL, DefaultKeySource,
-    EnvMapping, EnvSource, FileProvider, ImportMode, JsonFileSink, MasterKey, MasterKeySource,
-    MemoryProvider, Principal, Progress, PutOptions, RevokeTarget, RotationPolicy, Rotator,
-    SecretError, SecretName, SecretProvider, SecretValue, StoreUrl, Version, VersionState,
+    AuditEvent, AuditSink, AuditedProvider, BackupIdentity, BackupRecipient, DEFAULT_STORE_URL,
+    DefaultKeySource, EnvMapping, EnvSource, FileProvider, ImportMode, JsonFileSink, MasterKey,
+    MasterKeySource, MemoryProvider, Principal, Progress, PutOptions, RevokeTarget, RotationPolicy,
+    Rotator, SecretError, SecretName, SecretProvider, SecretValue, StoreUrl, Version, VersionState,
     WebhookSecretGenerator,
 };
 use zeroize::Zeroizing;
@@ -260,7 +260,9 @@ pub(crate) struct ImportEnvArgs {
     /// Read this .env file instead of the process environment.
     #[arg(long, value_name = "PATH")]
     env_file: Option<PathBuf>,
-    /// Mapping `VAR_PREFIX=name/prefix` (repeatable; default `WEBHOOK_SECRET_=webhooks/`).
+    /// Mapping `VAR_PREFIX=name/prefix` (repeatable; default `WEBHOOK_SECRET_=webhooks/`):
+    /// `WEBHOOK_SECRET_ACME` → `webhooks/acme`. A whole variable name maps to exactly that
+    /// name, e.g. `STRIPE_WEBHOOK_SECRET=webhooks/stripe`.
     #[arg(long = "map", value_name = "VAR_PREFIX=NAME_PREFIX")]
     maps: Vec<String>,
     #[command(flatten)]
@@ -377,11 +379,47 @@ fn open(s: &StoreArgs) -> Result<Arc<dyn SecretProvider>, Failure> {
     Ok(match &s.audit_log {
         Some(log) => Arc::new(AuditedProvider::new(
             p,
-            Arc::new(JsonFileSink::open(log).map_err(fail)?),
+            Arc::new(CheckedSink {
+                inner: JsonFileSink::open(log).map_err(fail)?,
+                path: log.clone(),
+            }),
             principal,
         )),
         None => p,
     })
+}
+
+/// The first audit record that could not be written in this run.
+/// `AuditedProvider` only logs sink failures (it must not fail the operation
+/// it is recording), and the CLI installs no log subscriber, so without this
+/// `--audit-log` would drop records silently.
+static AUDIT_FAILURE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// A [`JsonFileSink`] that remembers its first failure for [`run`] to report.
+#[derive(Debug)]
+struct CheckedSink {
+    inner: JsonFileSink,
+    path: PathBuf,
+}
+
+impl AuditSink for CheckedSink {
+    fn record(&self, event: &AuditEvent) -> Result<(), SecretError> {
+        let r = self.inner.record(event);
+        if let Err(e) = &r {
+            let mut first = AUDIT_FAILURE
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            first.get_or_insert_with(|| {
+                format!(
+                    "the audit record for {} {} could not be written to {}: {e}",
+                    event.operation.as_str(),
+                    event.name,
+                    self.path.display()
+                )
+            });
+        }
+        r
+    }
 }
 
 /// Progress on stderr: a bar on a terminal, plain lines otherwise.
@@ -453,7 +491,21 @@ pub(crate) fn run(cmd: SecretCmd) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::failed(format!("cannot start runtime: {e}")))?;
-    rt.block_on(run_async(cmd))
+    let r = rt.block_on(run_async(cmd));
+    let audit = AUDIT_FAILURE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    match (r, audit) {
+        (r, None) => r,
+        (Ok(()), Some(audit)) => Err(Failure::failed(format!(
+            "the operation was carried out, but {audit}"
+        ))),
+        (Err(e), Some(audit)) => {
+            eprintln!("twh: error: {audit}");
+            Err(e)
+        }
+    }
 }
 
 async fn run_async(cmd: SecretCmd) -> Result<(), Failure> {
@@ -475,8 +527,12 @@ async fn run_async(cmd: SecretCmd) -> Result<(), Failure> {
                 .rotate(&n, &WebhookSecretGenerator, a.grace)
                 .await
                 .map_err(fail)?;
+            // No extra read to find out (it would add an audit record): say
+            // only what is true either way — after `revoke --all` the replaced
+            // version stays revoked.
             println!(
-                "{n}: version {v} is current; the previous version stays valid for {}",
+                "{n}: version {v} is current; the version it replaced stays valid for {} \
+                 unless it was revoked",
                 humantime::format_duration(a.grace)
             );
             Ok(())
@@ -527,6 +583,21 @@ fn init(s: &StoreArgs) -> Result<(), Failure> {
     let StoreUrl::File(path) = &url else {
         return Err(Failure::usage("init is for file:// stores"));
     };
+    // Check before a key file is written: a failed init must leave nothing
+    // behind (a fresh key file beside an existing store would not open it).
+    if path.is_dir() {
+        return Err(Failure::usage(format!(
+            "{} is a directory; --store names the store file, e.g. file://./.twh/store",
+            path.display()
+        )));
+    }
+    if path.exists() {
+        return Err(Failure::failed(format!(
+            "a store already exists at {}; nothing was changed",
+            path.display()
+        )));
+    }
+    let mut written = None;
     let (key, key_note) = match MasterKey::from_env().map_err(fail)? {
         Some(k) => (
             k,
@@ -540,6 +611,7 @@ fn init(s: &StoreArgs) -> Result<(), Failure> {
             }
             let k = MasterKey::generate();
             k.write_key_file(&file).map_err(fail)?;
+            written = Some(file.clone());
             (
                 k,
                 format!(
@@ -550,7 +622,13 @@ fn init(s: &StoreArgs) -> Result<(), Failure> {
         }
     };
     let id = key.key_id();
-    FileProvider::init(path, key).map_err(fail)?;
+    if let Err(e) = FileProvider::init(path, key) {
+        // Another process created the store meanwhile: drop our orphan key file.
+        if let Some(file) = written {
+            let _ = std::fs::remove_file(file);
+        }
+        return Err(fail(e));
+    }
     println!("created store {}", path.display());
     println!("{key_note}");
     println!("master key id: {id}");
@@ -664,7 +742,8 @@ fn state_text(s: &VersionState) -> String {
             format!("previous ({verb} {})", when(*valid_until))
         }
         VersionState::Revoked { at, reason } => {
-            format!("revoked ({} : {reason})", when(*at))
+            // Escaped: a newline in a reason must not forge a line of output.
+            format!("revoked ({} : {})", when(*at), reason.escape_debug())
         }
         other => other.label().to_owned(),
     }
@@ -765,7 +844,13 @@ async fn restore(a: RestoreArgs) -> Result<(), Failure> {
         &prog,
     )
     .await
-    .map_err(fail)?;
+    .map_err(|e| match e {
+        SecretError::PermissionDenied { .. } => Failure::failed(format!(
+            "{}: this passphrase or identity does not open the backup",
+            a.input.display()
+        )),
+        other => fail(other),
+    })?;
     println!(
         "restored: {} created, {} updated, {} unchanged, {} refused",
         r.created,
@@ -835,7 +920,16 @@ async fn migrate(a: MigrateArgs) -> Result<(), Failure> {
     let prog = progress("migrate");
     let r = twh_secrets::migrate(from.as_ref(), to.as_ref(), mode, &prog)
         .await
-        .map_err(fail)?;
+        .map_err(|e| match e {
+            // `Conflict` reads as a retryable race; here it means the target
+            // already holds other (newer) data, which only --force replaces.
+            SecretError::Conflict { name, .. } => Failure::failed(format!(
+                "the target already holds different data for {name}; it was left as it is \
+                 (pass --force to replace it with the source's copy). Secrets before it in name order \
+                 were copied; running migrate again resumes"
+            )),
+            other => fail(other),
+        })?;
     for s in &r.secrets {
         let outcome = match s.outcome {
             twh_secrets::ImportOutcome::Created => "created",

@@ -367,7 +367,7 @@ pub fn decrypt_bundle<R: Read>(
     identity: &BackupIdentity,
 ) -> Result<Zeroizing<Vec<u8>>, SecretError> {
     let dec = age::Decryptor::new(input).map_err(|e| SecretError::Corrupt {
-        context: "not an age-encrypted backup".to_owned(),
+        context: "backup bundle: not an age-encrypted file".to_owned(),
         source: Some(std::sync::Arc::new(e)),
     })?;
     let denied = || SecretError::PermissionDenied {
@@ -391,11 +391,13 @@ pub fn decrypt_bundle<R: Read>(
         .take(MAX_BUNDLE_BYTES + 1)
         .read_to_end(&mut plain)
         .map_err(|e| SecretError::Corrupt {
-            context: "backup payload failed to decrypt".to_owned(),
+            context: "backup bundle: payload failed to decrypt (truncated or tampered)".to_owned(),
             source: Some(std::sync::Arc::new(e)),
         })?;
     if plain.len() as u64 > MAX_BUNDLE_BYTES {
-        return Err(SecretError::corrupt("backup larger than MAX_BUNDLE_BYTES"));
+        return Err(SecretError::corrupt(
+            "backup bundle: larger than MAX_BUNDLE_BYTES",
+        ));
     }
     Ok(plain)
 }
@@ -410,9 +412,9 @@ pub fn read_bundle<R: Read>(
 ) -> Result<Vec<SecretExport>, SecretError> {
     let plain = decrypt_bundle(input, identity)?;
     let bundle: Bundle = serde_json::from_slice(&plain)
-        .map_err(|_| SecretError::corrupt("backup content is not valid"))?;
+        .map_err(|_| SecretError::corrupt("backup bundle: content is not valid"))?;
     if bundle.format != FORMAT {
-        return Err(SecretError::corrupt("unknown backup format"));
+        return Err(SecretError::corrupt("backup bundle: unknown format"));
     }
     bundle.secrets.into_iter().map(from_bundle).collect()
 }

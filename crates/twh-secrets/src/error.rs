@@ -77,8 +77,9 @@ pub enum SecretError {
         #[source]
         source: Option<BackendError>,
     },
-    /// Stored data failed its integrity check (wrong master key, tampering, bad format).
-    #[error("secret store corrupt: {context}")]
+    /// Stored data failed its integrity check (wrong master key, tampering, bad format)
+    /// — a store file, a backup bundle or an audit log; the context says which.
+    #[error("corrupt data: {context}")]
     Corrupt {
         /// What failed to verify or parse.
         context: String,

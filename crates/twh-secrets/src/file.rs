@@ -68,6 +68,12 @@ impl FileProvider {
             create_dir_private(dir)?;
         }
         let p = Self::build(path, key);
+        if p.inner.path.is_dir() {
+            return Err(SecretError::invalid(format!(
+                "{} is a directory; the store path names the store file (e.g. .twh/store)",
+                p.inner.path.display()
+            )));
+        }
         let _lock = p.inner.lock()?;
         if p.inner.path.exists() {
             return Err(SecretError::invalid(format!(
@@ -228,6 +234,12 @@ impl Inner {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(SecretError::invalid(format!(
                     "no secret store at {} (run `twh secret init`)",
+                    self.path.display()
+                )));
+            }
+            Err(_) if self.path.is_dir() => {
+                return Err(SecretError::invalid(format!(
+                    "{} is a directory; the store path names the store file (e.g. .twh/store)",
                     self.path.display()
                 )));
             }

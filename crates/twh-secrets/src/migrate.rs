@@ -179,7 +179,8 @@ impl EnvMapping {
         Self { rules: Vec::new() }
     }
 
-    /// Adds a rule: variables starting with `var_prefix` become `name_prefix` + lowercased rest.
+    /// Adds a rule: variables starting with `var_prefix` become `name_prefix` + lowercased rest
+    /// (so a variable equal to `var_prefix` becomes `name_prefix` itself).
     #[must_use]
     pub fn rule(mut self, var_prefix: &str, name_prefix: &str) -> Self {
         self.rules
@@ -205,9 +206,10 @@ impl EnvMapping {
     pub fn map(&self, var: &str) -> Result<Option<SecretName>, SecretError> {
         for (prefix, name_prefix) in &self.rules {
             if let Some(rest) = var.strip_prefix(prefix.as_str()) {
-                if rest.is_empty() {
-                    continue;
-                }
+                // An exact match maps to `name_prefix` itself, so
+                // `STRIPE_WEBHOOK_SECRET=webhooks/stripe` imports one variable;
+                // `WEBHOOK_SECRET_` alone gives `webhooks/`, which is invalid
+                // and so reported as skipped rather than silently ignored.
                 let name = format!("{name_prefix}{}", rest.to_ascii_lowercase());
                 return SecretName::new(&name).map(Some);
             }
@@ -259,7 +261,7 @@ pub async fn import_env(
                     SecretError::invalid(format!(
                         "cannot parse {}: {}",
                         path.display(),
-                        dotenv_reason(&e)
+                        dotenv_reason_in(&e, path)
                     ))
                 })?;
                 m.insert(k, SecretValue::from_string(v));
@@ -304,10 +306,27 @@ pub async fn import_env(
     Ok(report)
 }
 
+/// As [`dotenv_reason`], plus the line number of a syntax error (found by
+/// looking the offending line up in the file; the line itself is never shown).
+fn dotenv_reason_in(e: &dotenvy::Error, path: &std::path::Path) -> String {
+    let reason = dotenv_reason(e);
+    if let dotenvy::Error::LineParse(line, _) = e {
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).unwrap_or_default());
+        let first = line.lines().next().unwrap_or_default();
+        if let Some(n) = text
+            .lines()
+            .position(|l| l == first || l.trim() == first.trim())
+        {
+            return format!("line {}: {reason}", n + 1);
+        }
+    }
+    reason
+}
+
 /// A dotenvy error without the offending line (which may hold a value).
 fn dotenv_reason(e: &dotenvy::Error) -> String {
     match e {
-        dotenvy::Error::LineParse(_, idx) => format!("syntax error at byte {idx}"),
+        dotenvy::Error::LineParse(_, idx) => format!("syntax error at byte {idx} of the line"),
         dotenvy::Error::Io(io) => io.kind().to_string(),
         dotenvy::Error::EnvVar(_) => "bad variable".to_owned(),
         _ => "unreadable".to_owned(),

@@ -24,9 +24,11 @@ impl SecretName {
     /// [`SecretError::InvalidInput`] naming the rule that was broken.
     pub fn new(name: &str) -> Result<Self, SecretError> {
         validate(name).map_err(|reason| {
-            // The rejected text is shown only when it is short and printable;
-            // a value pasted by mistake in place of a name must not reach a log.
-            SecretError::invalid(format!("secret name {}: {reason}", shown(name)))
+            // The rejected text is never shown, only its length: a value
+            // pasted by mistake in place of a name must not reach a log, and
+            // a typical secret (`whsec_…`, 38–50 printable characters) cannot
+            // be told apart from a mistyped name.
+            SecretError::invalid(format!("secret name ({} bytes): {reason}", name.len()))
         })?;
         Ok(Self(Arc::from(name)))
     }
@@ -35,14 +37,6 @@ impl SecretName {
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-fn shown(name: &str) -> String {
-    if name.len() <= 64 && name.chars().all(|c| c.is_ascii_graphic()) {
-        format!("{name:?}")
-    } else {
-        format!("({} bytes)", name.len())
     }
 }
 
@@ -160,6 +154,21 @@ mod tests {
                 matches!(err, SecretError::InvalidInput { .. }),
                 "{n:?}: {err}"
             );
+        }
+    }
+
+    /// A short secret pasted where a name belongs (`twh secret get whsec_…`)
+    /// used to be echoed in the error because it was short and printable.
+    #[test]
+    fn short_rejected_names_are_not_echoed() {
+        for text in [
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "Q0xJLXRlc3QtdmFsdWU",
+            "hunter2!",
+        ] {
+            let err = SecretName::new(text).unwrap_err().to_string();
+            assert!(!err.contains(text), "{err}");
+            assert!(err.contains(&format!("({} bytes)", text.len())), "{err}");
         }
     }
 

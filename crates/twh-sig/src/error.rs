@@ -28,7 +28,10 @@ pub enum KeyError {
         expected: &'static str,
     },
     /// The text after the prefix is not valid standard (padded) base64.
-    #[error("text after `{prefix}` is not valid standard base64")]
+    #[error(
+        "text after `{prefix}` is not valid standard base64 (A-Z a-z 0-9 + /, `=`-padded to a \
+         multiple of 4 characters; URL-safe `-` `_` is not accepted)"
+    )]
     InvalidBase64 {
         /// The prefix after which the base64 was expected.
         prefix: &'static str,

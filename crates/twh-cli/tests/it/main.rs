@@ -10,6 +10,7 @@ mod delivery;
 mod generate;
 mod partner_shell;
 mod rejects;
+mod review;
 mod roundtrip;
 mod secret;
 mod support;

@@ -124,13 +124,14 @@ pub(super) fn encode(st: &State<Sealed>, sealer: &Sealer) -> Result<Vec<u8>, Sec
     Ok(out)
 }
 
+/// A store-file integrity failure; the message says it is the store.
 fn corrupt(what: impl Into<String>) -> SecretError {
-    SecretError::corrupt(what)
+    SecretError::corrupt(format!("secret store: {}", what.into()))
 }
 
 pub(super) fn decode(bytes: &[u8], sealer: &Sealer) -> Result<State<Sealed>, SecretError> {
     let file: StoreFile = serde_json::from_slice(bytes).map_err(|e| SecretError::Corrupt {
-        context: "store file is not a valid twh secret store".to_owned(),
+        context: "secret store: the file is not a valid twh secret store".to_owned(),
         source: Some(Arc::new(e)),
     })?;
     if file.format != FORMAT {

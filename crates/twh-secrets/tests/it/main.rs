@@ -15,3 +15,4 @@ mod file;
 mod lifecycle;
 mod processes;
 mod redaction;
+mod review;

@@ -13,6 +13,7 @@ mod keys;
 mod negative;
 mod props;
 mod redaction;
+mod review;
 mod standard;
 mod support;
 mod vectors;
