@@ -377,6 +377,7 @@ async fn deliver(shared: Arc<Shared>, ep: Arc<Endpoint>, m: Claimed) {
     };
     let next = match verdict {
         Verdict::Delivered => Next::Delivered,
+        Verdict::AlreadyReceived => Next::AlreadyReceived,
         Verdict::Gone => Next::Gone,
         Verdict::Retry { retry_after } => {
             let made = attempt.saturating_sub(m.schedule_base);
@@ -430,7 +431,7 @@ async fn deliver(shared: Arc<Shared>, ep: Arc<Endpoint>, m: Claimed) {
     );
     let now = clock.now_ms();
     let change = match outcome {
-        AttemptOutcome::Delivered | AttemptOutcome::Duplicate => {
+        AttemptOutcome::Delivered | AttemptOutcome::Duplicate | AttemptOutcome::AlreadyReceived => {
             shared.tracker.success(&ep.id, now)
         }
         AttemptOutcome::Retry | AttemptOutcome::Exhausted | AttemptOutcome::Gone => {

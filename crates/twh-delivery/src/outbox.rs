@@ -129,6 +129,11 @@ pub enum AttemptOutcome {
     /// 2xx, but the message had already been acknowledged (a dispatcher whose
     /// lease had expired); the receiver deduplicates by `webhook-id`.
     Duplicate,
+    /// A twh guard answered `409 replayed`: the receiver already holds this
+    /// `webhook-id` (an earlier attempt got through and only its answer was
+    /// lost). Acknowledges the message; kept apart in the log so it can be
+    /// audited.
+    AlreadyReceived,
     /// Failed; another attempt is scheduled.
     Retry,
     /// Failed and no attempt is left: the message is failed.
@@ -144,6 +149,7 @@ impl AttemptOutcome {
         match self {
             Self::Delivered => "delivered",
             Self::Duplicate => "duplicate",
+            Self::AlreadyReceived => "already_received",
             Self::Retry => "retry",
             Self::Exhausted => "exhausted",
             Self::Gone => "gone",
@@ -154,6 +160,7 @@ impl AttemptOutcome {
         Ok(match s {
             "delivered" => Self::Delivered,
             "duplicate" => Self::Duplicate,
+            "already_received" => Self::AlreadyReceived,
             "retry" => Self::Retry,
             "exhausted" => Self::Exhausted,
             "gone" => Self::Gone,
@@ -271,6 +278,7 @@ pub(crate) struct Claimed {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Next {
     Delivered,
+    AlreadyReceived,
     RetryAt(u64),
     Exhausted,
     Gone,

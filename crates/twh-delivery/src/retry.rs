@@ -181,6 +181,8 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 pub enum Verdict {
     /// 2xx: acknowledged.
     Delivered,
+    /// A twh guard's `409 replayed`: the receiver already has it.
+    AlreadyReceived,
     /// Try again later (after at least `retry_after` if given).
     Retry {
         /// The receiver's `Retry-After` (429/503 only).
@@ -207,9 +209,16 @@ pub fn classify_status(status: u16, retry_after: Option<Duration>) -> Verdict {
 pub const REPLAYED_PROBLEM_TYPE: &str = "urn:twh:problem:replayed";
 
 /// Classifies a response: like [`classify_status`], except that a `409` whose
-/// body names [`REPLAYED_PROBLEM_TYPE`] counts as delivered — the receiver's
-/// replay store already holds this `webhook-id`, so an earlier attempt got
-/// through and only its answer was lost (e.g. the dispatcher was killed).
+/// body names [`REPLAYED_PROBLEM_TYPE`] is [`Verdict::AlreadyReceived`] — the
+/// receiver's replay store already holds this `webhook-id`, so an earlier
+/// attempt got through and only its answer was lost (e.g. the dispatcher was
+/// killed).
+///
+/// Deployment caveat: this is only as true as the receiver's replay store.
+/// A guard that records the id *before* its handler finished, and a handler
+/// that is cancelled (client gone) before it has durably taken the event,
+/// together lose that event; receivers should take the event before their
+/// first `.await` or record ids only after a 2xx.
 #[must_use]
 pub fn classify_response(
     status: u16,
@@ -221,7 +230,7 @@ pub fn classify_response(
             .windows(REPLAYED_PROBLEM_TYPE.len())
             .any(|w| w == REPLAYED_PROBLEM_TYPE.as_bytes())
     {
-        return Verdict::Delivered;
+        return Verdict::AlreadyReceived;
     }
     classify_status(status, retry_after)
 }
@@ -357,7 +366,7 @@ mod tests {
     #[test]
     fn guard_replay_answer_is_an_acknowledgement() {
         let body = br#"{"type":"urn:twh:problem:replayed","title":"This webhook message was already received","status":409}"#;
-        assert_eq!(classify_response(409, None, body), Verdict::Delivered);
+        assert_eq!(classify_response(409, None, body), Verdict::AlreadyReceived);
         assert_eq!(
             classify_response(409, None, b"conflict"),
             Verdict::Retry { retry_after: None }

@@ -289,7 +289,7 @@ pub(super) fn record(
     let db = || OutboxError::db("recording an attempt");
     let attempt = i64::from(rec.attempt);
     let outcome = match rec.next {
-        Next::Delivered => {
+        Next::Delivered | Next::AlreadyReceived => {
             let n = c
                 .prepare_cached(
                     "UPDATE messages SET state=1, delivered_at_ms=?2, attempts=MAX(attempts, ?3), \
@@ -297,7 +297,9 @@ pub(super) fn record(
                 )
                 .and_then(|mut s| s.execute(params![rec.seq, i64_of(now), attempt]))
                 .map_err(db())?;
-            if n == 1 {
+            if n == 1 && matches!(rec.next, Next::AlreadyReceived) {
+                AttemptOutcome::AlreadyReceived
+            } else if n == 1 {
                 AttemptOutcome::Delivered
             } else {
                 AttemptOutcome::Duplicate
