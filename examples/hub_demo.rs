@@ -46,6 +46,7 @@ use twh::sig::{Message, Scheme, Verifier, VerifyKey};
 
 struct Args {
     events: usize,
+    cleanup: bool,
     store: Option<String>,
     outbox: Option<PathBuf>,
 }
@@ -53,6 +54,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         events: 1000,
+        cleanup: false,
         store: None,
         outbox: None,
     };
@@ -67,12 +69,14 @@ fn parse_args() -> Result<Args, String> {
             }
             "--store" => args.store = Some(value("--store")?),
             "--outbox" => args.outbox = Some(PathBuf::from(value("--outbox")?)),
+            "--cleanup" => args.cleanup = true,
             "-h" | "--help" => {
                 println!(
                     "hub_demo [--events N] [--store URL] [--outbox PATH]\n\n\
                      --events N     events to generate (default 1000; each goes to both partners)\n\
                      --store URL    secret store (default: a new file store in a temp dir)\n\
-                     --outbox PATH  outbox database (default: in the temp dir)"
+                     --outbox PATH  outbox database (default: in the temp dir)\n\
+                     --cleanup      remove the temp dir (store, audit log) at the end"
                 );
                 std::process::exit(0);
             }
@@ -106,6 +110,8 @@ impl Rng {
     }
 }
 
+/// Ids of requests the demo sends directly (not through the outbox).
+const DIRECT_PREFIX: &str = "direct_";
 const PARTNERS: [&str; 2] = ["acme-retail", "nordic-freight"];
 const WAREHOUSES: [&str; 3] = ["DUB-1", "ORK-2", "GWY-1"];
 const CARRIERS: [&str; 5] = ["DHL", "UPS", "DPD", "An Post", "FedEx"];
@@ -251,14 +257,15 @@ async fn partner_handler(
     let Ok(event) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return StatusCode::BAD_REQUEST;
     };
+    let id = hook.message_id.unwrap_or_default();
+    if id.starts_with(DIRECT_PREFIX) {
+        return StatusCode::NO_CONTENT; // the demo's own hostile-request probe
+    }
     let mut inbox = inbox.lock().unwrap();
     let ty = event["type"].as_str().unwrap_or("?").to_owned();
     *inbox.types.entry(ty).or_default() += 1;
     *inbox.by_key.entry(hook.key_id.to_string()).or_default() += 1;
-    *inbox
-        .ids
-        .entry(hook.message_id.unwrap_or_default())
-        .or_default() += 1;
+    *inbox.ids.entry(id).or_default() += 1;
     StatusCode::NO_CONTENT
 }
 
@@ -618,7 +625,7 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     // Summary.
     let line = "─".repeat(66);
     println!("\n{line}\n  Summary\n{line}");
-    let row = |k: &str, v: String| println!("  {k:<34} {v}");
+    let row = |k: &str, v: String| println!("  {k:<40} {v}");
     row(
         "events generated",
         format!(
@@ -637,12 +644,12 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     row("attempts", stats.attempts.to_string());
     row("duplicates seen by receivers", duplicates.to_string());
     for (reason, count) in &rejected {
-        row(&format!("failed attempts: {reason}"), count.to_string());
+        row(&format!("rejected/failed: {reason}"), count.to_string());
     }
     for (what, status, problem) in &direct {
         row(
-            &format!("direct {what} request"),
-            format!("rejected {status} ({problem})"),
+            &format!("rejected: direct {what} request"),
+            format!("{status} ({problem})"),
         );
     }
     for p in &partners {
@@ -697,6 +704,10 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         "audit log (hash-chained JSONL)",
         audit_path.display().to_string(),
     );
+    row(
+        "  check it with",
+        format!("twh audit verify {}", audit_path.display()),
+    );
     println!("{line}");
 
     let ok = drained
@@ -709,17 +720,18 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         println!(
             "  OK: every event delivered, no verification failure, hostile requests rejected."
         );
-        // Keep the files for inspection.
-        let kept = tmp.keep();
-        println!("  (files kept in {})", kept.display());
     } else {
         println!(
             "  FAILED: drained={drained} lost={lost} verify_failures={verify_failures} \
                   tampered_rejected={tampered_ok} replay_rejected={replay_ok} failed={}",
             stats.failed
         );
-        let kept = tmp.keep();
-        println!("  (files kept in {})", kept.display());
+    }
+    if args.cleanup {
+        drop(tmp);
+    } else {
+        // Keep the store, audit log and outbox for inspection.
+        println!("  (files kept in {})", tmp.keep().display());
     }
     Ok(ok)
 }
@@ -731,7 +743,7 @@ async fn hostile_requests(
     partner: &Partner,
 ) -> Result<Vec<(&'static str, u16, String)>, Box<dyn std::error::Error>> {
     let signer = keys.signer(&format!("webhooks/{}", partner.id)).await?;
-    let id = twh::sig::new_message_id();
+    let id = format!("{DIRECT_PREFIX}{}", twh::sig::new_message_id());
     let body = br#"{"type":"inventory.adjusted","data":{"sku":"SKU-12345","delta":-2}}"#.to_vec();
     let headers = signer.sign(&Message::new(&id, now_secs(), &body))?;
     let client = reqwest::Client::new();
@@ -765,7 +777,5 @@ async fn hostile_requests(
             return Err(format!("genuine direct request refused: {status} {problem}").into());
         }
     }
-    // The genuine one is not an outbox message; forget it for the accounting.
-    partner.inbox.lock().unwrap().ids.remove(&id);
     Ok(out)
 }

@@ -22,7 +22,7 @@ fn hub_demo_delivers_everything_with_a_small_stream() {
             "full",
             "--",
         ])
-        .args(["--events", "120", "--outbox"])
+        .args(["--events", "120", "--cleanup", "--outbox"])
         .arg(&outbox)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -42,8 +42,14 @@ fn hub_demo_delivers_everything_with_a_small_stream() {
     assert_eq!(row("messages sent (2 partners)"), "240");
     assert_eq!(row("delivered (acknowledged once)"), "240");
     assert_eq!(row("lost"), "0");
-    assert!(row("direct replayed request").starts_with("rejected 409"));
-    assert!(row("direct tampered request").starts_with("rejected 401"));
+    assert!(row("rejected: direct replayed request").starts_with("409"));
+    assert!(row("rejected: direct tampered request").starts_with("401"));
+    assert!(
+        row("rejected/failed: connect (receiver down)")
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
     // The outage produced a failing alert and a recovery alert, both signed to ops.
     assert!(
         row("alerts")
