@@ -647,6 +647,33 @@ impl Outbox {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    /// Deletes delivered messages acknowledged more than `older_than` ago,
+    /// with their attempts; returns how many messages went. Pending and
+    /// failed messages are never pruned.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn prune_delivered(&self, older_than: Duration) -> Result<u64, OutboxError> {
+        let cutoff = self
+            .now()
+            .saturating_sub(crate::clock::duration_ms(older_than));
+        self.call(move |c| {
+            let db = || OutboxError::db("pruning delivered messages");
+            c.prepare_cached(
+                "DELETE FROM attempts WHERE message_id IN (SELECT id FROM messages \
+                 WHERE state=1 AND delivered_at_ms < ?1)",
+            )
+            .and_then(|mut s| s.execute([i64_of(cutoff)]))
+            .map_err(db())?;
+            let n = c
+                .prepare_cached("DELETE FROM messages WHERE state=1 AND delivered_at_ms < ?1")
+                .and_then(|mut s| s.execute([i64_of(cutoff)]))
+                .map_err(db())?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
     /// The latest `limit` attempts to `endpoint_id`, newest first.
     ///
     /// # Errors

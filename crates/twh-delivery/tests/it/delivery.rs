@@ -163,3 +163,59 @@ async fn rate_limit_spaces_deliveries() {
         last - first
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_removes_only_old_delivered_messages() {
+    use twh_delivery::{ManualClock, Outbox, OutboxOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(1_700_000_000_000);
+    let outbox = Outbox::open_with(
+        dir.path().join("o.db"),
+        OutboxOptions::default().clock(clock.clone()),
+    )
+    .await
+    .unwrap();
+    let keys = StaticKeys::new();
+    let ok = Receiver::start().await;
+    let bad = Receiver::start().await;
+    bad.default_reply(Reply::status(500));
+    register(&outbox, &keys, "ok", &ok.url()).await;
+    register(&outbox, &keys, "bad", &bad.url()).await;
+    let delivered = outbox.send("ok", "t", "{}").await.unwrap();
+    let failed = outbox.send("bad", "t", "{}").await.unwrap();
+    let handle = dispatcher(&outbox, keys.clone(), fast_config(&[0]))
+        .build()
+        .spawn();
+    assert!(wait_settled(&outbox, Duration::from_secs(5)).await);
+    handle.shutdown().await;
+    assert_eq!(
+        outbox
+            .prune_delivered(Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        0
+    );
+    clock.advance(Duration::from_secs(7200));
+    let pending = outbox.send("ok", "t", "{}").await.unwrap();
+    assert_eq!(
+        outbox
+            .prune_delivered(Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(outbox.message(&delivered).await.unwrap().is_none());
+    assert!(
+        outbox
+            .attempts_by_message(&delivered)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        outbox.message(&failed).await.unwrap().unwrap().state,
+        MessageState::Failed
+    );
+    assert_eq!(outbox.attempts_by_message(&failed).await.unwrap().len(), 1);
+    assert!(outbox.message(&pending).await.unwrap().is_some());
+}
