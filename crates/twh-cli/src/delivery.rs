@@ -18,6 +18,19 @@ pub(crate) enum DeliveryCommand {
     Retry(RetryArgs),
     /// List delivery attempts of an endpoint or of one message.
     Log(LogArgs),
+    /// Delete delivered messages (and their attempts) older than a duration.
+    Prune(PruneArgs),
+}
+
+/// Arguments of `twh delivery prune`.
+#[derive(Debug, Args)]
+pub(crate) struct PruneArgs {
+    /// Keep messages acknowledged within this duration (e.g. `30d`, `12h`).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    older_than: Duration,
+    /// The outbox database.
+    #[arg(long, default_value = DEFAULT_OUTBOX)]
+    outbox: PathBuf,
 }
 
 /// Arguments of `twh delivery retry`.
@@ -61,6 +74,7 @@ pub(crate) fn run(cmd: &DeliveryCommand) -> Result<(), Failure> {
         match cmd {
             DeliveryCommand::Retry(args) => retry(args).await,
             DeliveryCommand::Log(args) => log(args).await,
+            DeliveryCommand::Prune(args) => prune(args).await,
         }
     })
 }
@@ -111,6 +125,19 @@ async fn retry(args: &RetryArgs) -> Result<(), Failure> {
             endpoint.id
         );
     }
+    Ok(())
+}
+
+async fn prune(args: &PruneArgs) -> Result<(), Failure> {
+    let outbox = open(&args.outbox).await?;
+    let n = outbox
+        .prune_delivered(args.older_than)
+        .await
+        .map_err(Failure::usage)?;
+    println!(
+        "pruned {n} delivered message(s) older than {}",
+        humantime::format_duration(args.older_than)
+    );
     Ok(())
 }
 

@@ -81,6 +81,22 @@ async fn retry_requeues_failed_messages_and_log_lists_attempts() {
     );
     let (_, out, _) = twh(&["delivery", "retry", "--endpoint", "acme", "--outbox", &path]);
     assert!(out.contains("re-queued 0"), "{out}");
+    // Nothing delivered yet, so nothing to prune; a bad duration is a usage error.
+    let (code, out, err) = twh(&["delivery", "prune", "--older-than", "1h", "--outbox", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("pruned 0 delivered message(s) older than 1h"),
+        "{out}"
+    );
+    let (code, _, _) = twh(&[
+        "delivery",
+        "prune",
+        "--older-than",
+        "soon",
+        "--outbox",
+        &path,
+    ]);
+    assert_eq!(code, 2);
 }
 
 #[test]
