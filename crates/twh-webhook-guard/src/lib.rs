@@ -7,11 +7,20 @@ mod error;
 pub mod headers;
 pub mod limit;
 mod observe;
+pub mod rate_limit;
+mod store;
 
 pub use body::GuardBody;
 pub use error::{ConfigError, GuardError, PROBLEM_JSON, RejectionKind};
 pub use headers::{Hsts, SecureHeaders, SecureHeadersLayer};
 pub use limit::{DEFAULT_BODY_LIMIT, SizeLimit, SizeLimitLayer};
+pub use rate_limit::{
+    ClientIp, InMemoryRateLimitStore, KeyExtractor, Quota, RateLimit, RateLimitDecision,
+    RateLimitLayer, RateLimitStore,
+};
+#[cfg(feature = "redis")]
+pub use rate_limit::RedisRateLimitStore;
+pub use store::StoreError;
 
 pub use http;
 pub use tower_layer;
