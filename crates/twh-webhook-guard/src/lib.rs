@@ -4,13 +4,21 @@
 
 mod body;
 mod error;
+mod guard;
 pub mod headers;
 pub mod limit;
 mod observe;
 pub mod rate_limit;
+pub mod replay;
 mod store;
+pub mod trace;
+pub mod verify;
 
 pub use body::GuardBody;
+pub use guard::{
+    DEFAULT_FAILURE_QUOTA, DEFAULT_QUOTA, DEFAULT_REPLAY_CAPACITY, Guarded, NoResolver, WebhookGuard,
+    WebhookGuardBuilder,
+};
 pub use error::{ConfigError, GuardError, PROBLEM_JSON, RejectionKind};
 pub use headers::{Hsts, SecureHeaders, SecureHeadersLayer};
 pub use limit::{DEFAULT_BODY_LIMIT, SizeLimit, SizeLimitLayer};
@@ -20,9 +28,15 @@ pub use rate_limit::{
 };
 #[cfg(feature = "redis")]
 pub use rate_limit::RedisRateLimitStore;
+pub use replay::{Freshness, FullPolicy, InMemoryReplayStore, Replay, ReplayLayer, ReplayStore};
+#[cfg(feature = "redis")]
+pub use replay::RedisReplayStore;
 pub use store::StoreError;
+pub use trace::{WebhookTrace, WebhookTraceLayer};
+pub use verify::{KeyResolver, ResolveError, VerifiedWebhook, VerifyWebhook, VerifyWebhookLayer};
 
 pub use http;
+pub use twh_sig;
 pub use tower_layer;
 
 /// `get_ref` / `get_mut` / `into_inner` for a service with an `inner` field.

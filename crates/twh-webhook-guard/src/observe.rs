@@ -40,6 +40,6 @@ pub(crate) fn rejected(kind: RejectionKind, detail: &dyn std::fmt::Display) {
 }
 
 /// Counts an accepted request.
-pub(crate) fn accepted(scheme: &'static str) {
-    metrics::counter!(ACCEPTED, "scheme" => scheme).increment(1);
+pub(crate) fn accepted(scheme: twh_sig::Scheme) {
+    metrics::counter!(ACCEPTED, "scheme" => scheme.to_string()).increment(1);
 }
