@@ -167,7 +167,10 @@ impl GuardError {
 
     /// A rejection with the precise cause attached (logged, never sent).
     #[must_use]
-    pub fn with_source(kind: RejectionKind, source: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
+    pub fn with_source(
+        kind: RejectionKind,
+        source: impl Into<Box<dyn Error + Send + Sync>>,
+    ) -> Self {
         Self {
             kind,
             retry_after: None,
@@ -205,10 +208,7 @@ impl GuardError {
         )));
         *res.status_mut() = self.kind.status();
         let headers = res.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(PROBLEM_JSON),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let Some(delay) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(ceil_secs(delay)));
         }
@@ -290,8 +290,8 @@ mod tests {
 
     #[test]
     fn response_carries_status_type_retry_after_and_extension() {
-        let err = GuardError::new(RejectionKind::RateLimited)
-            .retry_after(Duration::from_millis(1500));
+        let err =
+            GuardError::new(RejectionKind::RateLimited).retry_after(Duration::from_millis(1500));
         let res: Response<GuardBody<http_body_util::Empty<Bytes>>> = err.into_response();
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(res.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
@@ -304,7 +304,10 @@ mod tests {
 
     #[test]
     fn source_is_in_display_but_never_in_the_body() {
-        let err = GuardError::with_source(RejectionKind::MalformedHeader, "bad base64 in webhook-signature");
+        let err = GuardError::with_source(
+            RejectionKind::MalformedHeader,
+            "bad base64 in webhook-signature",
+        );
         assert!(err.to_string().contains("bad base64"));
         assert!(!RejectionKind::MalformedHeader.body().contains("base64"));
     }

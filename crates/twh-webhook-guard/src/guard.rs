@@ -182,7 +182,9 @@ impl<R, K> WebhookGuardBuilder<R, K> {
     /// [`ConfigError::ZeroDuration`] for a zero window.
     pub fn replay_window(mut self, window: Duration) -> Result<Self, ConfigError> {
         if window.is_zero() {
-            return Err(ConfigError::ZeroDuration { name: "replay window" });
+            return Err(ConfigError::ZeroDuration {
+                name: "replay window",
+            });
         }
         self.replay_window = window;
         Ok(self)
@@ -202,7 +204,9 @@ impl<R, K> WebhookGuardBuilder<R, K> {
     /// [`ConfigError::ZeroDuration`] for a zero timeout.
     pub fn body_timeout(mut self, timeout: Duration) -> Result<Self, ConfigError> {
         if timeout.is_zero() {
-            return Err(ConfigError::ZeroDuration { name: "body timeout" });
+            return Err(ConfigError::ZeroDuration {
+                name: "body timeout",
+            });
         }
         self.body_timeout = timeout;
         Ok(self)

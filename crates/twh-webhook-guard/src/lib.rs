@@ -15,29 +15,29 @@ pub mod trace;
 pub mod verify;
 
 pub use body::GuardBody;
-pub use guard::{
-    DEFAULT_FAILURE_QUOTA, DEFAULT_QUOTA, DEFAULT_REPLAY_CAPACITY, Guarded, NoResolver, WebhookGuard,
-    WebhookGuardBuilder,
-};
 pub use error::{ConfigError, GuardError, PROBLEM_JSON, RejectionKind};
+pub use guard::{
+    DEFAULT_FAILURE_QUOTA, DEFAULT_QUOTA, DEFAULT_REPLAY_CAPACITY, Guarded, NoResolver,
+    WebhookGuard, WebhookGuardBuilder,
+};
 pub use headers::{Hsts, SecureHeaders, SecureHeadersLayer};
 pub use limit::{DEFAULT_BODY_LIMIT, SizeLimit, SizeLimitLayer};
+#[cfg(feature = "redis")]
+pub use rate_limit::RedisRateLimitStore;
 pub use rate_limit::{
     ClientIp, InMemoryRateLimitStore, KeyExtractor, Quota, RateLimit, RateLimitDecision,
     RateLimitLayer, RateLimitStore,
 };
 #[cfg(feature = "redis")]
-pub use rate_limit::RedisRateLimitStore;
-pub use replay::{Freshness, FullPolicy, InMemoryReplayStore, Replay, ReplayLayer, ReplayStore};
-#[cfg(feature = "redis")]
 pub use replay::RedisReplayStore;
+pub use replay::{Freshness, FullPolicy, InMemoryReplayStore, Replay, ReplayLayer, ReplayStore};
 pub use store::StoreError;
 pub use trace::{WebhookTrace, WebhookTraceLayer};
 pub use verify::{KeyResolver, ResolveError, VerifiedWebhook, VerifyWebhook, VerifyWebhookLayer};
 
 pub use http;
-pub use twh_sig;
 pub use tower_layer;
+pub use twh_sig;
 
 /// `get_ref` / `get_mut` / `into_inner` for a service with an `inner` field.
 macro_rules! inner_accessors {

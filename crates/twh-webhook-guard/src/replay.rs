@@ -74,5 +74,9 @@ pub trait ReplayStore: Send + Sync + std::fmt::Debug + 'static {
     /// # Errors
     ///
     /// [`StoreError`] when the backend fails or cannot record the id.
-    async fn check_and_insert(&self, id: &str, expires_at: SystemTime) -> Result<Freshness, StoreError>;
+    async fn check_and_insert(
+        &self,
+        id: &str,
+        expires_at: SystemTime,
+    ) -> Result<Freshness, StoreError>;
 }

@@ -86,9 +86,15 @@ impl SecureHeadersLayer {
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
             ),
-            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
             (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-            (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
             (
                 HeaderName::from_static("cross-origin-resource-policy"),
@@ -135,7 +141,12 @@ impl SecureHeadersLayer {
     /// `frame-ancestors` is enough for you).
     #[must_use]
     pub fn without(self, name: &HeaderName) -> Self {
-        let headers: Vec<_> = self.headers.iter().filter(|(n, _)| n != name).cloned().collect();
+        let headers: Vec<_> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n != name)
+            .cloned()
+            .collect();
         Self {
             headers: headers.into(),
             mode: self.mode,
@@ -143,7 +154,12 @@ impl SecureHeadersLayer {
     }
 
     fn set(self, name: HeaderName, value: HeaderValue) -> Self {
-        let mut headers: Vec<_> = self.headers.iter().filter(|(n, _)| *n != name).cloned().collect();
+        let mut headers: Vec<_> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| *n != name)
+            .cloned()
+            .collect();
         headers.push((name, value));
         Self {
             headers: headers.into(),

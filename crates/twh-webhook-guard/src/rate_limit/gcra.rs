@@ -69,7 +69,11 @@ mod tests {
 
     #[test]
     fn fresh_key_allows_exactly_the_burst_at_one_instant() {
-        let mut sim = Sim { tat: None, interval: 100, burst: 5 };
+        let mut sim = Sim {
+            tat: None,
+            interval: 100,
+            burst: 5,
+        };
         let outcomes: Vec<_> = (0..7).map(|_| sim.hit(1_000)).collect();
         assert_eq!(outcomes.iter().filter(|o| o.allowed).count(), 5);
         assert_eq!(outcomes[0].remaining, 4);

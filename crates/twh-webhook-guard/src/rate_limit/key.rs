@@ -159,11 +159,15 @@ impl Net {
         };
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -191,7 +195,11 @@ mod tests {
     #[test]
     fn untrusted_peer_ignores_forwarded_for() {
         let ip = ClientIp::peer();
-        assert_eq!(ip.extract(&parts("203.0.113.9:4000", &["1.2.3.4"])).as_deref(), Some("203.0.113.9"));
+        assert_eq!(
+            ip.extract(&parts("203.0.113.9:4000", &["1.2.3.4"]))
+                .as_deref(),
+            Some("203.0.113.9")
+        );
     }
 
     #[test]
@@ -211,8 +219,15 @@ mod tests {
     #[test]
     fn ipv6_grouped_by_slash_64_and_mapped_v4_unwrapped() {
         let ip = ClientIp::peer();
-        assert_eq!(ip.extract(&parts("[2001:db8:1:2:aaaa::1]:1", &[])).as_deref(), Some("2001:db8:1:2::/64"));
-        assert_eq!(ip.extract(&parts("[::ffff:192.0.2.5]:1", &[])).as_deref(), Some("192.0.2.5"));
+        assert_eq!(
+            ip.extract(&parts("[2001:db8:1:2:aaaa::1]:1", &[]))
+                .as_deref(),
+            Some("2001:db8:1:2::/64")
+        );
+        assert_eq!(
+            ip.extract(&parts("[::ffff:192.0.2.5]:1", &[])).as_deref(),
+            Some("192.0.2.5")
+        );
     }
 
     #[test]

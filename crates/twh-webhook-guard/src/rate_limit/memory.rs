@@ -58,13 +58,25 @@ impl InMemoryRateLimitStore {
 
     /// Checks `key` at `now` nanoseconds of this store's clock. The time
     /// source is a parameter so tests can drive it with a fake clock.
-    pub(crate) fn check_at(&self, key: &str, quota: Quota, cost: u32, now: u64) -> RateLimitDecision {
+    pub(crate) fn check_at(
+        &self,
+        key: &str,
+        quota: Quota,
+        cost: u32,
+        now: u64,
+    ) -> RateLimitDecision {
         let interval = u64::try_from(quota.interval().as_nanos()).unwrap_or(u64::MAX);
         let burst = u64::from(quota.burst());
         let key = key.to_owned();
         // `Ok` stores the new TAT; `Err` leaves the state untouched (denied or peek).
         let outcome = self.inner.state.measure_and_replace(&key, |tat| {
-            let o = gcra::decide(tat.map(Nanos::as_u64), now, interval, burst, u64::from(cost));
+            let o = gcra::decide(
+                tat.map(Nanos::as_u64),
+                now,
+                interval,
+                burst,
+                u64::from(cost),
+            );
             match o.new_tat {
                 Some(t) => Ok((o, Nanos::from(t))),
                 None => Err(o),
@@ -101,7 +113,12 @@ impl Default for InMemoryRateLimitStore {
 
 #[async_trait]
 impl RateLimitStore for InMemoryRateLimitStore {
-    async fn check(&self, key: &str, quota: Quota, cost: u32) -> Result<RateLimitDecision, StoreError> {
+    async fn check(
+        &self,
+        key: &str,
+        quota: Quota,
+        cost: u32,
+    ) -> Result<RateLimitDecision, StoreError> {
         Ok(self.check_at(key, quota, cost, self.now()))
     }
 }
@@ -123,14 +140,20 @@ mod tests {
         let store = InMemoryRateLimitStore::new();
         let quota = q(2);
         for _ in 0..5 {
-            assert!(store.check_at("a", quota, 0, 10).allowed, "peek never charges");
+            assert!(
+                store.check_at("a", quota, 0, 10).allowed,
+                "peek never charges"
+            );
         }
         assert!(store.check_at("a", quota, 1, 10).allowed);
         assert!(store.check_at("a", quota, 1, 10).allowed);
         let denied = store.check_at("a", quota, 1, 10);
         assert!(!denied.allowed);
         assert_eq!(denied.retry_after, Duration::from_millis(500));
-        assert!(store.check_at("b", quota, 1, 10).allowed, "other key unaffected");
+        assert!(
+            store.check_at("b", quota, 1, 10).allowed,
+            "other key unaffected"
+        );
         assert!(store.check_at("a", quota, 1, 10 + 500_000_000).allowed);
     }
 

@@ -75,7 +75,8 @@ impl RedisRateLimitStore {
     ///
     /// [`StoreError`] if the URL is invalid or the server cannot be reached.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| StoreError::new("invalid redis url", e))?;
+        let client =
+            redis::Client::open(url).map_err(|e| StoreError::new("invalid redis url", e))?;
         let conn = ConnectionManager::new(client)
             .await
             .map_err(|e| StoreError::new("cannot connect to redis", e))?;
@@ -96,7 +97,9 @@ impl RedisRateLimitStore {
         cost: u32,
         now_micros: Option<u64>,
     ) -> Result<RateLimitDecision, StoreError> {
-        let interval = u64::try_from(quota.interval().as_micros()).unwrap_or(u64::MAX).max(1);
+        let interval = u64::try_from(quota.interval().as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
         let mut conn = self.conn.clone();
         let (allowed, remaining, retry_after, reset): (u64, u64, u64, u64) = self
             .script
@@ -134,7 +137,12 @@ impl RedisRateLimitStore {
 
 #[async_trait]
 impl RateLimitStore for RedisRateLimitStore {
-    async fn check(&self, key: &str, quota: Quota, cost: u32) -> Result<RateLimitDecision, StoreError> {
+    async fn check(
+        &self,
+        key: &str,
+        quota: Quota,
+        cost: u32,
+    ) -> Result<RateLimitDecision, StoreError> {
         self.run(key, quota, cost, None).await
     }
 }

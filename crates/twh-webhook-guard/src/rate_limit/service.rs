@@ -83,7 +83,11 @@ where
                     Err(e) => return Ok(unavailable(&e)),
                 }
             }
-            match config.store.check(&format!("r:{key}"), config.quota, 1).await {
+            match config
+                .store
+                .check(&format!("r:{key}"), config.quota, 1)
+                .await
+            {
                 Ok(d) if !d.allowed => return Ok(limited(&key, config.quota, d, "quota")),
                 Ok(_) => {}
                 Err(e) => return Ok(unavailable(&e)),
@@ -105,7 +109,12 @@ where
     }
 }
 
-fn limited<B>(key: &str, quota: Quota, d: RateLimitDecision, which: &str) -> Response<GuardBody<B>> {
+fn limited<B>(
+    key: &str,
+    quota: Quota,
+    d: RateLimitDecision,
+    which: &str,
+) -> Response<GuardBody<B>> {
     observe::rejected(
         RejectionKind::RateLimited,
         &format_args!("{which} exhausted for key {key}"),
@@ -117,11 +126,9 @@ fn limited<B>(key: &str, quota: Quota, d: RateLimitDecision, which: &str) -> Res
     h.insert("ratelimit-limit", HeaderValue::from(d.limit));
     h.insert("ratelimit-remaining", HeaderValue::from(d.remaining));
     h.insert("ratelimit-reset", HeaderValue::from(ceil_secs(d.reset)));
-    if let Ok(policy) = HeaderValue::try_from(format!(
-        "{};w={}",
-        quota.burst(),
-        ceil_secs(quota.window())
-    )) {
+    if let Ok(policy) =
+        HeaderValue::try_from(format!("{};w={}", quota.burst(), ceil_secs(quota.window())))
+    {
         h.insert("ratelimit-policy", policy);
     }
     res

@@ -39,7 +39,9 @@ impl ReplayLayer {
     /// [`ConfigError::ZeroDuration`] for a zero window.
     pub fn window(mut self, window: Duration) -> Result<Self, ConfigError> {
         if window.is_zero() {
-            return Err(ConfigError::ZeroDuration { name: "replay window" });
+            return Err(ConfigError::ZeroDuration {
+                name: "replay window",
+            });
         }
         self.window = window;
         Ok(self)

@@ -75,7 +75,11 @@ impl InMemoryReplayStore {
     /// The number of ids held (expired ones included until the next insert).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).ids.len()
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .ids
+            .len()
     }
 
     /// Whether no id is held.
@@ -85,7 +89,12 @@ impl InMemoryReplayStore {
     }
 
     /// The whole decision at an explicit time (unix milliseconds).
-    pub(crate) fn check_and_insert_at(&self, id: &str, expires_ms: u64, now_ms: u64) -> Result<Freshness, StoreError> {
+    pub(crate) fn check_and_insert_at(
+        &self,
+        id: &str,
+        expires_ms: u64,
+        now_ms: u64,
+    ) -> Result<Freshness, StoreError> {
         let mut guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let state = &mut *guard;
         // Drop everything that has expired.
@@ -135,7 +144,11 @@ pub(crate) fn unix_ms(t: SystemTime) -> u64 {
 
 #[async_trait]
 impl ReplayStore for InMemoryReplayStore {
-    async fn check_and_insert(&self, id: &str, expires_at: SystemTime) -> Result<Freshness, StoreError> {
+    async fn check_and_insert(
+        &self,
+        id: &str,
+        expires_at: SystemTime,
+    ) -> Result<Freshness, StoreError> {
         let now_ms = self.clock.now_unix().saturating_mul(1000);
         self.check_and_insert_at(id, unix_ms(expires_at), now_ms)
     }
@@ -152,10 +165,22 @@ mod tests {
     #[test]
     fn seen_until_expiry_then_fresh_again() {
         let store = InMemoryReplayStore::new(10);
-        assert_eq!(store.check_and_insert_at("a", 2_000, 1_000).ok(), Some(Freshness::Fresh));
-        assert_eq!(store.check_and_insert_at("a", 2_000, 1_999).ok(), Some(Freshness::Seen));
-        assert_eq!(store.check_and_insert_at("a", 3_000, 2_000).ok(), Some(Freshness::Fresh));
-        assert_eq!(store.check_and_insert_at("a", 3_000, 2_500).ok(), Some(Freshness::Seen));
+        assert_eq!(
+            store.check_and_insert_at("a", 2_000, 1_000).ok(),
+            Some(Freshness::Fresh)
+        );
+        assert_eq!(
+            store.check_and_insert_at("a", 2_000, 1_999).ok(),
+            Some(Freshness::Seen)
+        );
+        assert_eq!(
+            store.check_and_insert_at("a", 3_000, 2_000).ok(),
+            Some(Freshness::Fresh)
+        );
+        assert_eq!(
+            store.check_and_insert_at("a", 3_000, 2_500).ok(),
+            Some(Freshness::Seen)
+        );
     }
 
     #[test]
@@ -163,17 +188,37 @@ mod tests {
         let reject = InMemoryReplayStore::new(2);
         assert!(reject.check_and_insert_at("a", 5_000, 0).is_ok());
         assert!(reject.check_and_insert_at("b", 6_000, 0).is_ok());
-        assert!(reject.check_and_insert_at("c", 7_000, 0).is_err(), "full: refused");
-        assert_eq!(reject.check_and_insert_at("a", 5_000, 1).ok(), Some(Freshness::Seen));
-        assert_eq!(reject.check_and_insert_at("c", 7_000, 5_000).ok(), Some(Freshness::Fresh), "room after expiry");
+        assert!(
+            reject.check_and_insert_at("c", 7_000, 0).is_err(),
+            "full: refused"
+        );
+        assert_eq!(
+            reject.check_and_insert_at("a", 5_000, 1).ok(),
+            Some(Freshness::Seen)
+        );
+        assert_eq!(
+            reject.check_and_insert_at("c", 7_000, 5_000).ok(),
+            Some(Freshness::Fresh),
+            "room after expiry"
+        );
 
         let evict = InMemoryReplayStore::new(2).full_policy(FullPolicy::EvictSoonestExpiring);
         assert!(evict.check_and_insert_at("a", 5_000, 0).is_ok());
         assert!(evict.check_and_insert_at("b", 6_000, 0).is_ok());
-        assert_eq!(evict.check_and_insert_at("c", 7_000, 0).ok(), Some(Freshness::Fresh));
+        assert_eq!(
+            evict.check_and_insert_at("c", 7_000, 0).ok(),
+            Some(Freshness::Fresh)
+        );
         assert_eq!(evict.len(), 2);
-        assert_eq!(evict.check_and_insert_at("b", 6_000, 1).ok(), Some(Freshness::Seen));
-        assert_eq!(evict.check_and_insert_at("a", 5_000, 1).ok(), Some(Freshness::Fresh), "a was evicted");
+        assert_eq!(
+            evict.check_and_insert_at("b", 6_000, 1).ok(),
+            Some(Freshness::Seen)
+        );
+        assert_eq!(
+            evict.check_and_insert_at("a", 5_000, 1).ok(),
+            Some(Freshness::Fresh),
+            "a was evicted"
+        );
     }
 
     proptest! {

@@ -40,7 +40,8 @@ impl RedisReplayStore {
     ///
     /// [`StoreError`] if the URL is invalid or the server cannot be reached.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| StoreError::new("invalid redis url", e))?;
+        let client =
+            redis::Client::open(url).map_err(|e| StoreError::new("invalid redis url", e))?;
         let conn = ConnectionManager::new(client)
             .await
             .map_err(|e| StoreError::new("cannot connect to redis", e))?;
@@ -57,7 +58,11 @@ impl RedisReplayStore {
 
 #[async_trait]
 impl ReplayStore for RedisReplayStore {
-    async fn check_and_insert(&self, id: &str, expires_at: SystemTime) -> Result<Freshness, StoreError> {
+    async fn check_and_insert(
+        &self,
+        id: &str,
+        expires_at: SystemTime,
+    ) -> Result<Freshness, StoreError> {
         let ttl_ms = unix_ms(expires_at).saturating_sub(unix_ms(SystemTime::now()));
         if ttl_ms == 0 {
             return Ok(Freshness::Fresh);
@@ -72,6 +77,10 @@ impl ReplayStore for RedisReplayStore {
             .query_async(&mut conn)
             .await
             .map_err(|e| StoreError::new("redis replay check failed", e))?;
-        Ok(if set.is_some() { Freshness::Fresh } else { Freshness::Seen })
+        Ok(if set.is_some() {
+            Freshness::Fresh
+        } else {
+            Freshness::Seen
+        })
     }
 }

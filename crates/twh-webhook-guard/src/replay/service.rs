@@ -53,7 +53,11 @@ where
                 Some(ts) => UNIX_EPOCH + Duration::from_secs(ts) + layer.window,
                 None => SystemTime::now() + layer.window,
             };
-            match layer.store.check_and_insert(verified.replay_key(), expires_at).await {
+            match layer
+                .store
+                .check_and_insert(verified.replay_key(), expires_at)
+                .await
+            {
                 Ok(Freshness::Seen) => {
                     observe::rejected(
                         RejectionKind::Replayed,
@@ -64,7 +68,9 @@ where
                 Ok(_) => {}
                 Err(e) => {
                     observe::rejected(RejectionKind::Unavailable, &Chain(&e));
-                    return Ok(GuardError::with_source(RejectionKind::Unavailable, e).into_response());
+                    return Ok(
+                        GuardError::with_source(RejectionKind::Unavailable, e).into_response()
+                    );
                 }
             }
             Ok(inner.call(req).await?.map(GuardBody::inner))

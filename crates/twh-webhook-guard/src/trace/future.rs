@@ -46,7 +46,11 @@ where
                     this.span.record("reason", err.kind().as_str());
                 } else {
                     this.span.record("outcome", "accepted");
-                    tracing::debug!(status = res.status().as_u16(), latency_us = latency, "webhook handled");
+                    tracing::debug!(
+                        status = res.status().as_u16(),
+                        latency_us = latency,
+                        "webhook handled"
+                    );
                 }
             }
             Err(_) => {

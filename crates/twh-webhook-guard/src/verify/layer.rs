@@ -45,7 +45,9 @@ impl<R: KeyResolver> VerifyWebhookLayer<R> {
     /// [`ConfigError::ZeroDuration`] for a zero timeout.
     pub fn body_timeout(mut self, timeout: Duration) -> Result<Self, ConfigError> {
         if timeout.is_zero() {
-            return Err(ConfigError::ZeroDuration { name: "body timeout" });
+            return Err(ConfigError::ZeroDuration {
+                name: "body timeout",
+            });
         }
         self.body_timeout = timeout;
         Ok(self)

@@ -9,8 +9,14 @@ use twh_sig::{KeyId, Scheme, Verifier};
 /// Implemented by [`Verifier`] itself (one set of keys for every request),
 /// by closures `Fn(&Parts) -> Result<Verifier, ResolveError>` (routing on
 /// path or headers), and by
-#[cfg_attr(feature = "secrets", doc = "[`SecretsKeyResolver`](crate::SecretsKeyResolver)")]
-#[cfg_attr(not(feature = "secrets"), doc = "`SecretsKeyResolver` (feature `secrets`)")]
+#[cfg_attr(
+    feature = "secrets",
+    doc = "[`SecretsKeyResolver`](crate::SecretsKeyResolver)"
+)]
+#[cfg_attr(
+    not(feature = "secrets"),
+    doc = "`SecretsKeyResolver` (feature `secrets`)"
+)]
 /// (keys from a twh-secrets store, rotation without restart).
 /// Must be cheap to clone: a clone serves each connection.
 pub trait KeyResolver: Clone + Send + Sync + 'static {

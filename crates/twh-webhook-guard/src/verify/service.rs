@@ -95,7 +95,9 @@ where
             span.record("key_id", tracing::field::display(verified.key_id));
             let scheme = verified.scheme;
             parts.extensions.insert(verified);
-            let res = inner.call(Request::from_parts(parts, Full::new(bytes))).await?;
+            let res = inner
+                .call(Request::from_parts(parts, Full::new(bytes)))
+                .await?;
             if res.extensions().get::<GuardError>().is_none() {
                 observe::accepted(scheme);
             }

@@ -41,7 +41,10 @@ async fn chunked_bodies_pass_and_are_cut_off_past_the_limit() {
     // Within the limit, in several chunks, no Content-Length.
     let b = body(3000);
     let h = sender.sign(&b);
-    let mut parts = vec![(Duration::ZERO, raw_head(&h, "transfer-encoding: chunked\r\n"))];
+    let mut parts = vec![(
+        Duration::ZERO,
+        raw_head(&h, "transfer-encoding: chunked\r\n"),
+    )];
     parts.extend(b.chunks(700).map(|c| (Duration::from_millis(5), chunk(c))));
     parts.push((Duration::ZERO, b"0\r\n\r\n".to_vec()));
     let res = raw(addr, parts).await;
@@ -51,7 +54,10 @@ async fn chunked_bodies_pass_and_are_cut_off_past_the_limit() {
     // Growing past the limit: 413 although no Content-Length announced it.
     let b = body(LIMIT * 3);
     let h = sender.sign(&b);
-    let mut parts = vec![(Duration::ZERO, raw_head(&h, "transfer-encoding: chunked\r\n"))];
+    let mut parts = vec![(
+        Duration::ZERO,
+        raw_head(&h, "transfer-encoding: chunked\r\n"),
+    )];
     parts.extend(b.chunks(1000).map(|c| (Duration::from_millis(2), chunk(c))));
     parts.push((Duration::ZERO, b"0\r\n\r\n".to_vec()));
     let res = raw(addr, parts).await;
@@ -66,10 +72,17 @@ async fn oversized_content_length_is_refused_before_the_body_is_sent() {
     let h = sender.sign(b"{}");
     // Announce 10 MiB and send nothing: the answer must not wait for the body.
     let started = std::time::Instant::now();
-    let res = raw(addr, vec![(Duration::ZERO, raw_head(&h, "content-length: 10485760\r\n"))]).await;
+    let res = raw(
+        addr,
+        vec![(Duration::ZERO, raw_head(&h, "content-length: 10485760\r\n"))],
+    )
+    .await;
     assert_eq!(res.status, 413, "{}", res.head);
     assert_eq!(res.problem_type(), "urn:twh:problem:payload-too-large");
-    assert!(started.elapsed() < Duration::from_secs(2), "answered without reading the body");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "answered without reading the body"
+    );
 }
 
 #[tokio::test]
@@ -83,7 +96,10 @@ async fn lying_and_missing_content_length() {
     let h = sender.sign(&b);
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    stream.write_all(&raw_head(&h, "content-length: 200\r\n")).await.unwrap();
+    stream
+        .write_all(&raw_head(&h, "content-length: 200\r\n"))
+        .await
+        .unwrap();
     stream.write_all(&b).await.unwrap();
     let mut buf = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut buf)).await;
@@ -114,8 +130,14 @@ async fn slow_sender_within_the_timeout_is_accepted() {
     let addr = app(&sender).await;
     let b = body(600);
     let h = sender.sign(&b);
-    let mut parts = vec![(Duration::ZERO, raw_head(&h, "transfer-encoding: chunked\r\n"))];
-    parts.extend(b.chunks(100).map(|c| (Duration::from_millis(150), chunk(c))));
+    let mut parts = vec![(
+        Duration::ZERO,
+        raw_head(&h, "transfer-encoding: chunked\r\n"),
+    )];
+    parts.extend(
+        b.chunks(100)
+            .map(|c| (Duration::from_millis(150), chunk(c))),
+    );
     parts.push((Duration::ZERO, b"0\r\n\r\n".to_vec()));
     let res = raw(addr, parts).await;
     assert_eq!(res.status, 200, "{}", res.head);
@@ -137,7 +159,10 @@ async fn lying_size_hint_in_process() {
     impl Body for Liar {
         type Data = Bytes;
         type Error = std::convert::Infallible;
-        fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
             if self.0 == 0 {
                 return Poll::Ready(None);
             }
@@ -150,15 +175,24 @@ async fn lying_size_hint_in_process() {
     }
 
     let sender = Sender::new();
-    let guard = WebhookGuard::builder().key_resolver(sender.verifier()).body_limit(LIMIT).build();
+    let guard = WebhookGuard::builder()
+        .key_resolver(sender.verifier())
+        .body_limit(LIMIT)
+        .build();
     let handler = tower::service_fn(|_req: http::Request<http_body_util::Full<Bytes>>| async {
-        Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(Bytes::from_static(b"reached"))))
+        Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+            Bytes::from_static(b"reached"),
+        )))
     });
     let svc = tower::layer::Layer::layer(&guard, handler);
-    let mut req = http::Request::post("/hook").extension(std::net::SocketAddr::from(([127, 0, 0, 1], 9)));
+    let mut req =
+        http::Request::post("/hook").extension(std::net::SocketAddr::from(([127, 0, 0, 1], 9)));
     for (k, v) in &sender.sign(b"whatever") {
         req = req.header(k, v);
     }
-    let res = svc.oneshot(req.header("content-length", "10").body(Liar(10)).unwrap()).await.unwrap();
+    let res = svc
+        .oneshot(req.header("content-length", "10").body(Liar(10)).unwrap())
+        .await
+        .unwrap();
     assert_eq!(res.status(), 413);
 }

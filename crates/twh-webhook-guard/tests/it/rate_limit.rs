@@ -8,11 +8,21 @@ use crate::support::*;
 #[tokio::test]
 async fn over_quota_gets_429_with_retry_after_and_ratelimit_headers() {
     let sender = Sender::new();
-    let quota = Quota::with_interval(Duration::from_secs(20)).unwrap().allow_burst(NonZeroU32::new(3).unwrap());
-    let guard = WebhookGuard::builder().key_resolver(sender.verifier()).rate_limit(quota).build();
+    let quota = Quota::with_interval(Duration::from_secs(20))
+        .unwrap()
+        .allow_burst(NonZeroU32::new(3).unwrap());
+    let guard = WebhookGuard::builder()
+        .key_resolver(sender.verifier())
+        .rate_limit(quota)
+        .build();
     let addr = serve(routes().layer(guard)).await;
     for _ in 0..3 {
-        assert_eq!(post(addr, "/hook", sender.sign(b"{}"), b"{}".to_vec()).await.status(), 200);
+        assert_eq!(
+            post(addr, "/hook", sender.sign(b"{}"), b"{}".to_vec())
+                .await
+                .status(),
+            200
+        );
     }
     let res = post(addr, "/hook", sender.sign(b"{}"), b"{}".to_vec()).await;
     assert_eq!(res.status(), 429);
@@ -36,13 +46,27 @@ async fn failed_verifications_hit_the_stricter_limit_first() {
         .build();
     let addr = serve(routes().layer(guard)).await;
     let attacker = Sender::new();
-    assert_eq!(post(addr, "/hook", attacker.sign(b"{}"), b"{}".to_vec()).await.status(), 401);
-    assert_eq!(post(addr, "/hook", attacker.sign(b"{}"), b"{}".to_vec()).await.status(), 401);
+    assert_eq!(
+        post(addr, "/hook", attacker.sign(b"{}"), b"{}".to_vec())
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        post(addr, "/hook", attacker.sign(b"{}"), b"{}".to_vec())
+            .await
+            .status(),
+        401
+    );
     // The failure budget is spent: even a correct signature from this client
     // now waits, and verification is not attempted.
     let res = post(addr, "/hook", sender.sign(b"{}"), b"{}".to_vec()).await;
     assert_eq!(res.status(), 429);
-    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((29..=30).contains(&retry), "retry-after {retry}");
 }
 
@@ -51,7 +75,11 @@ async fn keys_separate_clients() {
     let sender = Sender::new();
     // Key on a header, as a trusted gateway would set it.
     let by_tenant = |parts: &http::request::Parts| {
-        parts.headers.get("x-tenant").and_then(|v| v.to_str().ok()).map(str::to_owned)
+        parts
+            .headers
+            .get("x-tenant")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     };
     let guard = WebhookGuard::builder()
         .key_resolver(sender.verifier())
@@ -74,7 +102,11 @@ async fn forwarded_for_is_used_only_from_trusted_proxies() {
     let sender = Sender::new();
     let one = Quota::per_minute(NonZeroU32::new(1).unwrap());
     let build = |ip: ClientIp| {
-        WebhookGuard::builder().key_resolver(sender.verifier()).rate_limit(one).rate_limit_key(ip).build()
+        WebhookGuard::builder()
+            .key_resolver(sender.verifier())
+            .rate_limit(one)
+            .rate_limit_key(ip)
+            .build()
     };
     let send = |addr, client: &'static str| {
         let mut h = sender.sign(b"{}");
@@ -82,7 +114,8 @@ async fn forwarded_for_is_used_only_from_trusted_proxies() {
         post(addr, "/hook", h, b"{}".to_vec())
     };
     // Loopback is our proxy: each forwarded client has its own bucket.
-    let addr = serve(routes().layer(build(ClientIp::trusting_proxies(["127.0.0.0/8"]).unwrap()))).await;
+    let addr =
+        serve(routes().layer(build(ClientIp::trusting_proxies(["127.0.0.0/8"]).unwrap()))).await;
     assert_eq!(send(addr, "198.51.100.1").await.status(), 200);
     assert_eq!(send(addr, "198.51.100.2").await.status(), 200);
     assert_eq!(send(addr, "198.51.100.1").await.status(), 429);

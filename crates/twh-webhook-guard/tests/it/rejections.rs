@@ -16,7 +16,9 @@ const BODY: &[u8] = br#"{"type":"order.created","data":{"id":42}}"#;
 #[tokio::test]
 async fn accepted_body_reaches_the_handler_unchanged() {
     let sender = Sender::new();
-    let guard = WebhookGuard::builder().key_resolver(sender.verifier()).build();
+    let guard = WebhookGuard::builder()
+        .key_resolver(sender.verifier())
+        .build();
     let addr = serve(routes().layer(guard)).await;
     // Bytes that any re-serialisation would change: whitespace, key order, non-ASCII, a NUL.
     let body = b"{ \"b\":1,  \"a\":\"\xc3\xa9\\u00e9\" }\n\0trailing".to_vec();
@@ -24,7 +26,10 @@ async fn accepted_body_reaches_the_handler_unchanged() {
     let res = post(addr, "/hook", headers, body.clone()).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["x-message-id"], "msg_exact");
-    assert_eq!(res.headers()["x-key-id"], sender.secret.key_id().to_string().as_str());
+    assert_eq!(
+        res.headers()["x-key-id"],
+        sender.secret.key_id().to_string().as_str()
+    );
     assert_eq!(res.headers()["x-scheme"], "standard");
     assert_eq!(res.bytes().await.unwrap().as_ref(), body.as_slice());
 }
@@ -32,7 +37,9 @@ async fn accepted_body_reaches_the_handler_unchanged() {
 #[tokio::test]
 async fn every_verification_failure_has_its_status_and_type() {
     let sender = Sender::new();
-    let guard = WebhookGuard::builder().key_resolver(sender.verifier()).build();
+    let guard = WebhookGuard::builder()
+        .key_resolver(sender.verifier())
+        .build();
     let addr = serve(routes().layer(guard)).await;
 
     // Missing headers.
@@ -59,14 +66,25 @@ async fn every_verification_failure_has_its_status_and_type() {
 #[tokio::test]
 async fn all_signature_mismatches_answer_the_same_401_body() {
     let sender = Sender::new();
-    let guard = WebhookGuard::builder().key_resolver(sender.verifier()).build();
+    let guard = WebhookGuard::builder()
+        .key_resolver(sender.verifier())
+        .build();
     let addr = serve(routes().layer(guard)).await;
 
     let wrong_key = post(addr, "/hook", Sender::new().sign(BODY), BODY.to_vec()).await;
-    let tampered = post(addr, "/hook", sender.sign(BODY), b"{\"type\":\"order.deleted\"}".to_vec()).await;
+    let tampered = post(
+        addr,
+        "/hook",
+        sender.sign(BODY),
+        b"{\"type\":\"order.deleted\"}".to_vec(),
+    )
+    .await;
     let mut h = sender.sign(BODY);
     let sig = h["webhook-signature"].to_str().unwrap().to_owned();
-    h.insert("webhook-signature", HeaderValue::from_str(&sig[..sig.len() - 4]).unwrap());
+    h.insert(
+        "webhook-signature",
+        HeaderValue::from_str(&sig[..sig.len() - 4]).unwrap(),
+    );
     let truncated = post(addr, "/hook", h, BODY.to_vec()).await;
 
     let mut bodies = Vec::new();
@@ -79,7 +97,11 @@ async fn all_signature_mismatches_answer_the_same_401_body() {
     assert_eq!(bodies[1], bodies[2]);
     let v: serde_json::Value = serde_json::from_slice(&bodies[0]).unwrap();
     assert_eq!(v["type"], "urn:twh:problem:invalid-signature");
-    assert_eq!(v.as_object().unwrap().len(), 3, "type, title, status only: {v}");
+    assert_eq!(
+        v.as_object().unwrap().len(),
+        3,
+        "type, title, status only: {v}"
+    );
 }
 
 #[tokio::test]
@@ -87,13 +109,28 @@ async fn replay_and_size_and_unknown_endpoint() {
     let sender = Sender::new();
     let verifier = sender.verifier();
     let resolver = move |parts: &http::request::Parts| {
-        if parts.uri.path() == "/hook" { Ok(verifier.clone()) } else { Err(ResolveError::UnknownEndpoint) }
+        if parts.uri.path() == "/hook" {
+            Ok(verifier.clone())
+        } else {
+            Err(ResolveError::UnknownEndpoint)
+        }
     };
-    let guard = WebhookGuard::builder().key_resolver(resolver).body_limit(1024).build();
-    let addr = serve(routes().route("/other", axum::routing::post(|| async { "x" })).layer(guard)).await;
+    let guard = WebhookGuard::builder()
+        .key_resolver(resolver)
+        .body_limit(1024)
+        .build();
+    let addr = serve(
+        routes()
+            .route("/other", axum::routing::post(|| async { "x" }))
+            .layer(guard),
+    )
+    .await;
 
     let h = sender.sign(BODY);
-    assert_eq!(post(addr, "/hook", h.clone(), BODY.to_vec()).await.status(), 200);
+    assert_eq!(
+        post(addr, "/hook", h.clone(), BODY.to_vec()).await.status(),
+        200
+    );
     let res = post(addr, "/hook", h, BODY.to_vec()).await;
     assert_eq!(res.status(), 409);
     assert_eq!(problem_type(res).await, "urn:twh:problem:replayed");
@@ -123,7 +160,10 @@ impl ReplayStore for DownStore {
 #[tokio::test]
 async fn failing_store_is_503_and_replay_without_verify_is_500() {
     let sender = Sender::new();
-    let guard = WebhookGuard::builder().key_resolver(sender.verifier()).replay_store(DownStore).build();
+    let guard = WebhookGuard::builder()
+        .key_resolver(sender.verifier())
+        .replay_store(DownStore)
+        .build();
     let addr = serve(routes().layer(guard)).await;
     let res = post(addr, "/hook", sender.sign(BODY), BODY.to_vec()).await;
     assert_eq!(res.status(), 503);
@@ -142,18 +182,33 @@ async fn failing_store_is_503_and_replay_without_verify_is_500() {
 async fn rejection_is_in_the_response_extensions() {
     use tower::ServiceExt as _;
     let sender = Sender::new();
-    let guard = WebhookGuard::builder().key_resolver(sender.verifier()).build();
-    let svc = tower::layer::Layer::layer(&guard, tower::service_fn(|_req: http::Request<http_body_util::Full<bytes::Bytes>>| async {
-        Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(bytes::Bytes::new())))
-    }));
+    let guard = WebhookGuard::builder()
+        .key_resolver(sender.verifier())
+        .build();
+    let svc = tower::layer::Layer::layer(
+        &guard,
+        tower::service_fn(
+            |_req: http::Request<http_body_util::Full<bytes::Bytes>>| async {
+                Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(
+                    bytes::Bytes::new(),
+                )))
+            },
+        ),
+    );
     let req = http::Request::post("/hook")
         .extension(std::net::SocketAddr::from(([127, 0, 0, 1], 1)))
         .body(http_body_util::Full::new(bytes::Bytes::from_static(BODY)))
         .unwrap();
     let res = svc.oneshot(req).await.unwrap();
-    let err = res.extensions().get::<GuardError>().expect("error extension");
+    let err = res
+        .extensions()
+        .get::<GuardError>()
+        .expect("error extension");
     assert_eq!(err.kind(), RejectionKind::MissingHeader);
-    assert!(std::error::Error::source(err).is_some(), "precise cause kept for logs");
+    assert!(
+        std::error::Error::source(err).is_some(),
+        "precise cause kept for logs"
+    );
 }
 
 #[tokio::test]
@@ -189,6 +244,9 @@ async fn slow_sender_gets_408_and_timestamp_less_scheme_works() {
         .unwrap()
         .into_header_map();
     h.remove("x-github-delivery");
-    assert_eq!(post(addr, "/hook", h.clone(), BODY.to_vec()).await.status(), 200);
+    assert_eq!(
+        post(addr, "/hook", h.clone(), BODY.to_vec()).await.status(),
+        200
+    );
     assert_eq!(post(addr, "/hook", h, BODY.to_vec()).await.status(), 409);
 }

@@ -11,10 +11,15 @@ use http::HeaderMap;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use twh_webhook_guard::VerifiedWebhook;
-use twh_webhook_guard::twh_sig::{Message, Scheme, Signer, Verifier, WebhookSecret, new_message_id};
+use twh_webhook_guard::twh_sig::{
+    Message, Scheme, Signer, Verifier, WebhookSecret, new_message_id,
+};
 
 pub fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// A sender holding one key; signs like the Hub does.
@@ -39,7 +44,10 @@ impl Sender {
     }
 
     pub fn sign_at(&self, id: &str, ts: u64, body: &[u8]) -> HeaderMap {
-        self.signer.sign(&Message::new(id, ts, body)).unwrap().into_header_map()
+        self.signer
+            .sign(&Message::new(id, ts, body))
+            .unwrap()
+            .into_header_map()
     }
 
     /// Fresh id, current time.
@@ -65,7 +73,9 @@ async fn boom(Extension(_v): Extension<VerifiedWebhook>) -> impl IntoResponse {
 
 /// `/hook` echoes the verified body; `/boom` fails with 500 after verification.
 pub fn routes() -> Router {
-    Router::new().route("/hook", routing::post(echo)).route("/boom", routing::post(boom))
+    Router::new()
+        .route("/hook", routing::post(echo))
+        .route("/boom", routing::post(boom))
 }
 
 /// Serves `router` on a free loopback port, with the peer address available
@@ -74,18 +84,29 @@ pub async fn serve(router: Router) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .unwrap();
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
     addr
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
 }
 
-pub async fn post(addr: SocketAddr, path: &str, headers: HeaderMap, body: Vec<u8>) -> reqwest::Response {
+pub async fn post(
+    addr: SocketAddr,
+    path: &str,
+    headers: HeaderMap,
+    body: Vec<u8>,
+) -> reqwest::Response {
     client()
         .post(format!("http://{addr}{path}"))
         .headers(headers)
@@ -128,15 +149,26 @@ pub struct RawResponse {
 
 impl RawResponse {
     fn parse(buf: &[u8]) -> Self {
-        let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+        let split = buf
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a response head");
         let head = String::from_utf8_lossy(&buf[..split]).into_owned();
         let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        Self { status, head, body: buf[split + 4..].to_vec() }
+        Self {
+            status,
+            head,
+            body: buf[split + 4..].to_vec(),
+        }
     }
 
     pub fn problem_type(&self) -> String {
         let lower = self.head.to_ascii_lowercase();
-        assert!(lower.contains("content-type: application/problem+json"), "{}", self.head);
+        assert!(
+            lower.contains("content-type: application/problem+json"),
+            "{}",
+            self.head
+        );
         let v: serde_json::Value = serde_json::from_slice(&self.body).unwrap();
         v["type"].as_str().unwrap().to_owned()
     }
