@@ -12,6 +12,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod guide;
+
 #[cfg(feature = "sig")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sig")))]
 pub use twh_sig as sig;

@@ -1,0 +1,33 @@
+//! How a command fails: the exit code and the one-line message on stderr.
+
+use std::fmt::Display;
+use std::process::ExitCode;
+
+/// A command's failure. Messages never contain key material.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Bad arguments, unreadable input, invalid key text: exit 2 (like clap's own errors).
+    Usage(String),
+    /// Verification rejected the message: exit 1.
+    Rejected(String),
+}
+
+impl Failure {
+    pub(crate) fn usage(message: impl Display) -> Self {
+        Self::Usage(message.to_string())
+    }
+
+    /// Print the message to stderr and return the exit code.
+    pub(crate) fn report(self) -> ExitCode {
+        match self {
+            Self::Usage(message) => {
+                eprintln!("twh: error: {message}");
+                ExitCode::from(2)
+            }
+            Self::Rejected(message) => {
+                eprintln!("twh: rejected: {message}");
+                ExitCode::from(1)
+            }
+        }
+    }
+}
