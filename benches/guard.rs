@@ -1,0 +1,152 @@
+//! The guard's own cost per request, in process, next to the cost of the one
+//! thing it cannot avoid: the HMAC-SHA256 of the signed content.
+//!
+//! `cargo bench --bench guard --features guard`
+//!
+//! Three measurements in one run, same 1 KiB Standard Webhooks POST:
+//! * `hmac_sha256` — bare HMAC-SHA256 over `id.timestamp.body`;
+//! * `bare` — an axum router with the handler, through `tower::ServiceExt::oneshot`;
+//! * `guarded` — the same router behind `WebhookGuard` (secure headers, span,
+//!   in-memory rate limit, size limit, verification, in-memory replay store).
+//!
+//! Each request is signed with a fresh message id outside the timed part.
+//! At the end the bench prints `guarded − bare` in µs and as a multiple of
+//! the HMAC cost (goal: guard overhead beyond HMAC ≤ half the HMAC cost).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "bench")]
+
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::routing::post;
+use criterion::{BatchSize, Criterion};
+use hmac::{Hmac, Mac};
+use http_body_util::{BodyExt as _, Full};
+use sha2::Sha256;
+use tower::ServiceExt as _;
+use twh::guard::{FullPolicy, InMemoryReplayStore, Quota, WebhookGuard};
+use twh::sig::{Message, Scheme, Signer, Verifier, WebhookSecret};
+
+const BODY_LEN: usize = 1024;
+
+fn body() -> Vec<u8> {
+    let mut b = br#"{"type":"order.created","data":{"note":""#.to_vec();
+    b.resize(BODY_LEN - 3, b'x');
+    b.extend_from_slice(br#""}}"#);
+    b
+}
+
+fn router() -> Router {
+    Router::new().route("/hook", post(|body: Bytes| async move { black_box(body.len()).to_string() }))
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let secret = WebhookSecret::generate();
+    let signer = Signer::new(Scheme::Standard, [secret.clone()]).unwrap();
+    let body = Bytes::from(body());
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let mut n = 0u64;
+    let mut request = move || {
+        n += 1;
+        let id = format!("msg_bench_{n}");
+        let signed = signer.sign(&Message::new(&id, now, &body)).unwrap();
+        let mut req = http::Request::post("/hook")
+            .header("content-type", "application/json")
+            .header("content-length", BODY_LEN)
+            .extension(SocketAddr::from(([192, 0, 2, 1], 40_000)))
+            .body(Full::new(body.clone()))
+            .unwrap();
+        signed.apply_to(req.headers_mut());
+        req
+    };
+
+    let mut group = c.benchmark_group("guard_1KiB");
+    group.measurement_time(Duration::from_secs(4));
+
+    let key = secret.expose_secret().to_vec();
+    let content = {
+        let mut c = format!("msg_bench_0.{now}.").into_bytes();
+        c.extend_from_slice(&self::body());
+        c
+    };
+    group.bench_function("hmac_sha256", |b| {
+        b.iter(|| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(black_box(&key)).unwrap();
+            mac.update(black_box(&content));
+            black_box(mac.finalize().into_bytes())
+        });
+    });
+
+    let bare = router();
+    group.bench_function("bare", |b| {
+        b.iter_batched(
+            &mut request,
+            |req| rt.block_on(async { drain(bare.clone().oneshot(req).await.unwrap()).await }),
+            BatchSize::SmallInput,
+        );
+    });
+
+    let guard = WebhookGuard::builder()
+        .key_resolver(Verifier::new(Scheme::Standard, [secret]).unwrap())
+        .rate_limit(Quota::per_second(NonZeroU32::MAX))
+        .replay_store(InMemoryReplayStore::new(1 << 20).full_policy(FullPolicy::EvictSoonestExpiring))
+        .build();
+    let guarded = router().layer(guard);
+    group.bench_function("guarded", |b| {
+        b.iter_batched(
+            &mut request,
+            |req| {
+                let status = rt.block_on(async { drain(guarded.clone().oneshot(req).await.unwrap()).await });
+                assert_eq!(status, 200);
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    group.finish();
+    c.final_summary();
+    report();
+}
+
+async fn drain<B>(res: http::Response<B>) -> u16
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    let status = res.status().as_u16();
+    black_box(res.into_body().collect().await.unwrap());
+    status
+}
+
+/// Reads criterion's point estimates back and prints the ratios.
+fn report() {
+    let dir = std::env::var_os("CRITERION_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(|d| PathBuf::from(d).join("criterion")))
+        .unwrap_or_else(|| PathBuf::from("target/criterion"));
+    let mean = |name: &str| -> Option<f64> {
+        let path = dir.join("guard_1KiB").join(name).join("new/estimates.json");
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        v["mean"]["point_estimate"].as_f64().map(|ns| ns / 1000.0)
+    };
+    let (Some(hmac), Some(bare), Some(guarded)) = (mean("hmac_sha256"), mean("bare"), mean("guarded")) else {
+        println!("(ratios need all three benchmarks; run without a filter)");
+        return;
+    };
+    let overhead = guarded - bare;
+    println!("\n== guard overhead, 1 KiB Standard Webhooks POST, in process ==");
+    println!("HMAC-SHA256 of the signed content : {hmac:8.3} µs");
+    println!("bare router                       : {bare:8.3} µs");
+    println!("guarded router                    : {guarded:8.3} µs");
+    println!("guard cost (guarded − bare)       : {overhead:8.3} µs = {:.2} × HMAC", overhead / hmac);
+    println!(
+        "guard cost beyond HMAC            : {:8.3} µs = {:.2} × HMAC (goal ≤ 0.50)",
+        overhead - hmac,
+        (overhead - hmac) / hmac
+    );
+}
