@@ -41,5 +41,16 @@ pub(crate) fn rejected(kind: RejectionKind, detail: &dyn std::fmt::Display) {
 
 /// Counts an accepted request.
 pub(crate) fn accepted(scheme: twh_sig::Scheme) {
-    metrics::counter!(ACCEPTED, "scheme" => scheme.to_string()).increment(1);
+    metrics::counter!(ACCEPTED, "scheme" => scheme_name(scheme)).increment(1);
+}
+
+/// The scheme's display name as a `'static` label, without an allocation per
+/// request.
+fn scheme_name(scheme: twh_sig::Scheme) -> &'static str {
+    static NAMES: std::sync::OnceLock<Vec<(twh_sig::Scheme, String)>> = std::sync::OnceLock::new();
+    NAMES
+        .get_or_init(|| twh_sig::Scheme::ALL.iter().map(|s| (*s, s.to_string())).collect())
+        .iter()
+        .find(|(s, _)| *s == scheme)
+        .map_or("other", |(_, name)| name.as_str())
 }

@@ -33,6 +33,7 @@ where
         let this = self.project();
         let mut res = ready!(this.inner.poll(cx))?;
         let headers = res.headers_mut();
+        headers.reserve(this.layer.headers.len());
         for (name, value) in this.layer.headers.iter() {
             match this.layer.mode {
                 Mode::Override => {

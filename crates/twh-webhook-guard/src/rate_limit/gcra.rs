@@ -21,6 +21,7 @@ pub(crate) struct Outcome {
 /// number of requests allowed at once (> 0). `cost == 0` asks "would one
 /// request pass?" without changing the state.
 pub(crate) fn decide(tat: Option<u64>, now: u64, interval: u64, burst: u64, cost: u64) -> Outcome {
+    let interval = interval.max(1);
     let tat = tat.map_or(now, |t| t.max(now));
     let n = cost.max(1);
     let limit = burst.saturating_mul(interval);

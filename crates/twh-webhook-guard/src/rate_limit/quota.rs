@@ -13,11 +13,12 @@ pub struct Quota {
 }
 
 impl Quota {
-    /// `n` requests per second, all of them allowed at once.
+    /// `n` requests per second, all of them allowed at once. (Rates above
+    /// one per nanosecond — one per microsecond in Redis — are capped there.)
     #[must_use]
     pub const fn per_second(n: NonZeroU32) -> Self {
         Self {
-            interval: Duration::from_nanos(1_000_000_000 / n.get() as u64),
+            interval: Duration::from_nanos(at_least_one(1_000_000_000 / n.get() as u64)),
             burst: n,
         }
     }
@@ -26,7 +27,7 @@ impl Quota {
     #[must_use]
     pub const fn per_minute(n: NonZeroU32) -> Self {
         Self {
-            interval: Duration::from_nanos(60_000_000_000 / n.get() as u64),
+            interval: Duration::from_nanos(at_least_one(60_000_000_000 / n.get() as u64)),
             burst: n,
         }
     }
@@ -74,6 +75,10 @@ impl Quota {
     }
 }
 
+const fn at_least_one(n: u64) -> u64 {
+    if n == 0 { 1 } else { n }
+}
+
 /// The answer of a [`RateLimitStore`](super::RateLimitStore).
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,5 +112,18 @@ impl RateLimitDecision {
             retry_after,
             reset,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absurd_rates_keep_a_positive_interval() {
+        assert_eq!(Quota::per_second(NonZeroU32::MAX).interval(), Duration::from_nanos(1));
+        assert_eq!(Quota::per_minute(NonZeroU32::MAX).interval(), Duration::from_nanos(13));
+        assert_eq!(Quota::per_second(NonZeroU32::MIN.saturating_add(1)).interval(), Duration::from_millis(500));
+        assert!(Quota::with_interval(Duration::from_nanos(999)).is_err());
     }
 }
