@@ -12,7 +12,12 @@
 //! Each request is signed with a fresh message id outside the timed part.
 //! At the end the bench prints `guarded − bare` in µs and as a multiple of
 //! the HMAC cost (goal: guard overhead beyond HMAC ≤ half the HMAC cost).
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "bench")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    reason = "bench"
+)]
 
 use std::hint::black_box;
 use std::net::SocketAddr;
@@ -28,7 +33,11 @@ use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt as _, Full};
 use sha2::Sha256;
 use tower::ServiceExt as _;
-use twh::guard::{DEFAULT_REPLAY_CAPACITY, FullPolicy, InMemoryReplayStore, Quota, WebhookGuard};
+use twh::guard::{
+    DEFAULT_BODY_LIMIT, DEFAULT_FAILURE_QUOTA, DEFAULT_REPLAY_CAPACITY, FullPolicy,
+    InMemoryRateLimitStore, InMemoryReplayStore, Quota, RateLimitLayer, ReplayLayer,
+    SecureHeadersLayer, SizeLimitLayer, VerifyWebhookLayer, WebhookGuard, WebhookTraceLayer,
+};
 use twh::sig::{Message, Scheme, Signer, Verifier, WebhookSecret};
 
 const BODY_LEN: usize = 1024;
@@ -41,16 +50,25 @@ fn body() -> Vec<u8> {
 }
 
 fn router() -> Router {
-    Router::new().route("/hook", post(|body: Bytes| async move { black_box(body.len()).to_string() }))
+    Router::new().route(
+        "/hook",
+        post(|body: Bytes| async move { black_box(body.len()).to_string() }),
+    )
 }
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let secret = WebhookSecret::generate();
     let signer = Signer::new(Scheme::Standard, [secret.clone()]).unwrap();
     let body = Bytes::from(body());
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let mut n = 0u64;
     let mut request = move || {
         n += 1;
@@ -95,25 +113,89 @@ fn main() {
         );
     });
 
+    let secret_for_layers = secret.clone();
     let guard = WebhookGuard::builder()
         .key_resolver(Verifier::new(Scheme::Standard, [secret]).unwrap())
         .rate_limit(Quota::per_second(NonZeroU32::MAX))
         // Steady state: a full store (the default 100 000 ids) where every new
         // id displaces one, as expiry does in a long-running receiver.
-        .replay_store(InMemoryReplayStore::new(DEFAULT_REPLAY_CAPACITY).full_policy(FullPolicy::EvictSoonestExpiring))
+        .replay_store(
+            InMemoryReplayStore::new(DEFAULT_REPLAY_CAPACITY)
+                .full_policy(FullPolicy::EvictSoonestExpiring),
+        )
         .build();
     let guarded: Router = router().layer(guard).with_state(());
     group.bench_function("guarded", |b| {
         b.iter_batched(
             &mut request,
             |req| {
-                let status = rt.block_on(async { drain(guarded.clone().oneshot(req).await.unwrap()).await });
+                let status =
+                    rt.block_on(async { drain(guarded.clone().oneshot(req).await.unwrap()).await });
                 assert_eq!(status, 200);
             },
             BatchSize::SmallInput,
         );
     });
     group.finish();
+
+    // Each layer alone around the same router: where the guard's cost goes.
+    let mut layers = c.benchmark_group("guard_layers_1KiB");
+    layers.measurement_time(Duration::from_secs(3));
+    let verifier = Verifier::new(Scheme::Standard, [secret_for_layers]).unwrap();
+    let mut ablation = |name: &str, svc: Router| {
+        layers.bench_function(name, |b| {
+            b.iter_batched(
+                &mut request,
+                |req| rt.block_on(async { drain(svc.clone().oneshot(req).await.unwrap()).await }),
+                BatchSize::SmallInput,
+            );
+        });
+    };
+    ablation(
+        "secure_headers",
+        router()
+            .layer(SecureHeadersLayer::overriding())
+            .with_state(()),
+    );
+    ablation(
+        "trace",
+        router().layer(WebhookTraceLayer::new()).with_state(()),
+    );
+    ablation(
+        "rate_limit",
+        router()
+            .layer(
+                RateLimitLayer::new(
+                    InMemoryRateLimitStore::new(),
+                    Quota::per_second(NonZeroU32::MAX),
+                )
+                .failure_quota(DEFAULT_FAILURE_QUOTA),
+            )
+            .with_state(()),
+    );
+    ablation(
+        "size_limit",
+        router()
+            .layer(SizeLimitLayer::new(DEFAULT_BODY_LIMIT))
+            .with_state(()),
+    );
+    ablation(
+        "verify",
+        router()
+            .layer(VerifyWebhookLayer::new(verifier.clone()))
+            .with_state(()),
+    );
+    ablation(
+        "verify_replay",
+        router()
+            .layer(ReplayLayer::new(
+                InMemoryReplayStore::new(DEFAULT_REPLAY_CAPACITY)
+                    .full_policy(FullPolicy::EvictSoonestExpiring),
+            ))
+            .layer(VerifyWebhookLayer::new(verifier))
+            .with_state(()),
+    );
+    layers.finish();
     c.final_summary();
     report();
 }
@@ -132,14 +214,18 @@ where
 fn report() {
     let dir = std::env::var_os("CRITERION_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(|d| PathBuf::from(d).join("criterion")))
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR").map(|d| PathBuf::from(d).join("criterion"))
+        })
         .unwrap_or_else(|| PathBuf::from("target/criterion"));
     let mean = |name: &str| -> Option<f64> {
         let path = dir.join("guard_1KiB").join(name).join("new/estimates.json");
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
         v["mean"]["point_estimate"].as_f64().map(|ns| ns / 1000.0)
     };
-    let (Some(hmac), Some(bare), Some(guarded)) = (mean("hmac_sha256"), mean("bare"), mean("guarded")) else {
+    let (Some(hmac), Some(bare), Some(guarded)) =
+        (mean("hmac_sha256"), mean("bare"), mean("guarded"))
+    else {
         println!("(ratios need all three benchmarks; run without a filter)");
         return;
     };
@@ -148,10 +234,34 @@ fn report() {
     println!("HMAC-SHA256 of the signed content : {hmac:8.3} µs");
     println!("bare router                       : {bare:8.3} µs");
     println!("guarded router                    : {guarded:8.3} µs");
-    println!("guard cost (guarded − bare)       : {overhead:8.3} µs = {:.2} × HMAC", overhead / hmac);
+    println!(
+        "guard cost (guarded − bare)       : {overhead:8.3} µs = {:.2} × HMAC",
+        overhead / hmac
+    );
     println!(
         "guard cost beyond HMAC            : {:8.3} µs = {:.2} × HMAC (goal ≤ 0.50)",
         overhead - hmac,
         (overhead - hmac) / hmac
     );
+    let layer = |name: &str| -> Option<f64> {
+        let path = dir
+            .join("guard_layers_1KiB")
+            .join(name)
+            .join("new/estimates.json");
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        v["mean"]["point_estimate"].as_f64().map(|ns| ns / 1000.0)
+    };
+    println!("-- each layer alone, cost over the bare router --");
+    for name in [
+        "secure_headers",
+        "trace",
+        "rate_limit",
+        "size_limit",
+        "verify",
+        "verify_replay",
+    ] {
+        if let Some(t) = layer(name) {
+            println!("{name:34}: {:8.3} µs", t - bare);
+        }
+    }
 }

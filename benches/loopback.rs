@@ -13,7 +13,12 @@
 //! The four configurations run interleaved, three rounds, and the best round
 //! of each is reported, as requests per second and the guard's throughput loss.
 //! Bounded by design: fixed duration per run, loopback only.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "bench")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    reason = "bench"
+)]
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -37,21 +42,28 @@ enum Handler {
     JsonFile,
 }
 
-fn app(handler: Handler, guarded: bool, secret: &WebhookSecret, log: Arc<Mutex<std::fs::File>>) -> Router {
+fn app(
+    handler: Handler,
+    guarded: bool,
+    secret: &WebhookSecret,
+    log: Arc<Mutex<std::fs::File>>,
+) -> Router {
     let router = match handler {
         Handler::Empty => Router::new().route("/hook", post(|| async { "ok" })),
         Handler::JsonFile => Router::new()
             .route(
                 "/hook",
-                post(|State(log): State<Arc<Mutex<std::fs::File>>>, body: Bytes| async move {
-                    let v: serde_json::Value = match serde_json::from_slice(&body) {
-                        Ok(v) => v,
-                        Err(_) => return "bad json",
-                    };
-                    let line = format!("{} {}\n", v["type"], v["data"]["id"]);
-                    log.lock().unwrap().write_all(line.as_bytes()).unwrap();
-                    "ok"
-                }),
+                post(
+                    |State(log): State<Arc<Mutex<std::fs::File>>>, body: Bytes| async move {
+                        let v: serde_json::Value = match serde_json::from_slice(&body) {
+                            Ok(v) => v,
+                            Err(_) => return "bad json",
+                        };
+                        let line = format!("{} {}\n", v["type"], v["data"]["id"]);
+                        log.lock().unwrap().write_all(line.as_bytes()).unwrap();
+                        "ok"
+                    },
+                ),
             )
             .with_state(log),
     };
@@ -62,7 +74,9 @@ fn app(handler: Handler, guarded: bool, secret: &WebhookSecret, log: Arc<Mutex<s
         .key_resolver(Verifier::new(Scheme::Standard, [secret.clone()]).unwrap())
         // One client address generates all the load here; production quotas are per client.
         .rate_limit(Quota::per_second(NonZeroU32::MAX))
-        .replay_store(InMemoryReplayStore::new(1 << 22).full_policy(FullPolicy::EvictSoonestExpiring))
+        .replay_store(
+            InMemoryReplayStore::new(1 << 22).full_policy(FullPolicy::EvictSoonestExpiring),
+        )
         .build();
     router.layer(guard)
 }
@@ -75,9 +89,19 @@ fn body() -> Vec<u8> {
 }
 
 /// One keep-alive connection sending signed POSTs until `stop`.
-async fn connection(addr: SocketAddr, signer: Signer, conn: u64, stop: Arc<AtomicBool>, ok: Arc<AtomicU64>, bad: Arc<AtomicU64>) {
+async fn connection(
+    addr: SocketAddr,
+    signer: Signer,
+    conn: u64,
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicU64>,
+    bad: Arc<AtomicU64>,
+) {
     let body = body();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.set_nodelay(true).unwrap();
     let mut buf = vec![0u8; 64 * 1024];
@@ -86,7 +110,10 @@ async fn connection(addr: SocketAddr, signer: Signer, conn: u64, stop: Arc<Atomi
         n += 1;
         let id = format!("msg_{conn}_{n}_{now}");
         let signed = signer.sign(&Message::new(&id, now, &body)).unwrap();
-        let mut req = format!("POST /hook HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\ncontent-length: {}\r\n", body.len());
+        let mut req = format!(
+            "POST /hook HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+            body.len()
+        );
         for (k, v) in signed.iter() {
             req.push_str(&format!("{k}: {}\r\n", v.to_str().unwrap()));
         }
@@ -123,23 +150,53 @@ async fn connection(addr: SocketAddr, signer: Signer, conn: u64, stop: Arc<Atomi
 fn run(handler: Handler, guarded: bool, secs: u64, conns: u64) -> f64 {
     let secret = WebhookSecret::generate();
     let path = std::env::temp_dir().join(format!("twh-loopback-{}.log", std::process::id()));
-    let log = Arc::new(Mutex::new(std::fs::OpenOptions::new().create(true).append(true).open(&path).unwrap()));
-    let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let listener = server_rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    let log = Arc::new(Mutex::new(
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap(),
+    ));
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = server_rt
+        .block_on(TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     let router = app(handler, guarded, &secret, log);
     server_rt.spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
 
-    let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let signer = Signer::new(Scheme::Standard, [secret]).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let ok = Arc::new(AtomicU64::new(0));
     let bad = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let tasks: Vec<_> = (0..conns)
-        .map(|c| client_rt.spawn(connection(addr, signer.clone(), c, Arc::clone(&stop), Arc::clone(&ok), Arc::clone(&bad))))
+        .map(|c| {
+            client_rt.spawn(connection(
+                addr,
+                signer.clone(),
+                c,
+                Arc::clone(&stop),
+                Arc::clone(&ok),
+                Arc::clone(&bad),
+            ))
+        })
         .collect();
     std::thread::sleep(Duration::from_secs(secs));
     stop.store(true, Ordering::Relaxed);
@@ -151,22 +208,42 @@ fn run(handler: Handler, guarded: bool, secs: u64, conns: u64) -> f64 {
     let elapsed = started.elapsed().as_secs_f64();
     server_rt.shutdown_background();
     let _ = std::fs::remove_file(&path);
-    assert_eq!(bad.load(Ordering::Relaxed), 0, "every request must be accepted");
+    assert_eq!(
+        bad.load(Ordering::Relaxed),
+        0,
+        "every request must be accepted"
+    );
     ok.load(Ordering::Relaxed) as f64 / elapsed
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; numbers are our own arguments.
-    let nums: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let nums: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let secs = nums.first().copied().unwrap_or(5);
     let conns = nums.get(1).copied().unwrap_or(16);
     println!("loopback: {secs}s per run, {conns} connections, 3 rounds, best round reported");
-    let configs = [(Handler::Empty, false), (Handler::Empty, true), (Handler::JsonFile, false), (Handler::JsonFile, true)];
+    let configs = [
+        (Handler::Empty, false),
+        (Handler::Empty, true),
+        (Handler::JsonFile, false),
+        (Handler::JsonFile, true),
+    ];
     let mut best = [0f64; 4];
     for round in 1..=3 {
         for (i, (h, g)) in configs.iter().enumerate() {
             let rps = run(*h, *g, secs, conns);
-            println!("round {round} {:9} {:8}: {rps:9.0} req/s", if *h == Handler::Empty { "empty" } else { "json+file" }, if *g { "guarded" } else { "bare" });
+            println!(
+                "round {round} {:9} {:8}: {rps:9.0} req/s",
+                if *h == Handler::Empty {
+                    "empty"
+                } else {
+                    "json+file"
+                },
+                if *g { "guarded" } else { "bare" }
+            );
             best[i] = best[i].max(rps);
         }
     }

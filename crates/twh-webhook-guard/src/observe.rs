@@ -49,7 +49,12 @@ pub(crate) fn accepted(scheme: twh_sig::Scheme) {
 fn scheme_name(scheme: twh_sig::Scheme) -> &'static str {
     static NAMES: std::sync::OnceLock<Vec<(twh_sig::Scheme, String)>> = std::sync::OnceLock::new();
     NAMES
-        .get_or_init(|| twh_sig::Scheme::ALL.iter().map(|s| (*s, s.to_string())).collect())
+        .get_or_init(|| {
+            twh_sig::Scheme::ALL
+                .iter()
+                .map(|s| (*s, s.to_string()))
+                .collect()
+        })
         .iter()
         .find(|(s, _)| *s == scheme)
         .map_or("other", |(_, name)| name.as_str())

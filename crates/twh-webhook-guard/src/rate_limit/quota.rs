@@ -121,9 +121,18 @@ mod tests {
 
     #[test]
     fn absurd_rates_keep_a_positive_interval() {
-        assert_eq!(Quota::per_second(NonZeroU32::MAX).interval(), Duration::from_nanos(1));
-        assert_eq!(Quota::per_minute(NonZeroU32::MAX).interval(), Duration::from_nanos(13));
-        assert_eq!(Quota::per_second(NonZeroU32::MIN.saturating_add(1)).interval(), Duration::from_millis(500));
+        assert_eq!(
+            Quota::per_second(NonZeroU32::MAX).interval(),
+            Duration::from_nanos(1)
+        );
+        assert_eq!(
+            Quota::per_minute(NonZeroU32::MAX).interval(),
+            Duration::from_nanos(13)
+        );
+        assert_eq!(
+            Quota::per_second(NonZeroU32::MIN.saturating_add(1)).interval(),
+            Duration::from_millis(500)
+        );
         assert!(Quota::with_interval(Duration::from_nanos(999)).is_err());
     }
 }

@@ -75,31 +75,32 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         ResponseFuture::new(async move {
-            let failure_key = config.failure_quota.map(|q| (q, format!("f:{key}")));
-            if let Some((quota, fkey)) = &failure_key {
-                match config.store.check(fkey, *quota, 0).await {
-                    Ok(d) if !d.allowed => return Ok(limited(&key, *quota, d, "failure quota")),
+            // One buffer for both bucket names: "f:<key>" then "r:<key>".
+            let mut bucket = String::with_capacity(key.len() + 2);
+            bucket.push_str("f:");
+            bucket.push_str(&key);
+            if let Some(quota) = config.failure_quota {
+                match config.store.check(&bucket, quota, 0).await {
+                    Ok(d) if !d.allowed => return Ok(limited(&key, quota, d, "failure quota")),
                     Ok(_) => {}
                     Err(e) => return Ok(unavailable(&e)),
                 }
             }
-            match config
-                .store
-                .check(&format!("r:{key}"), config.quota, 1)
-                .await
-            {
+            bucket.replace_range(..1, "r");
+            match config.store.check(&bucket, config.quota, 1).await {
                 Ok(d) if !d.allowed => return Ok(limited(&key, config.quota, d, "quota")),
                 Ok(_) => {}
                 Err(e) => return Ok(unavailable(&e)),
             }
             let res = inner.call(req).await?;
-            if let Some((quota, fkey)) = &failure_key {
+            if let Some(quota) = config.failure_quota {
                 let failed = res
                     .extensions()
                     .get::<GuardError>()
                     .is_some_and(|e| e.kind().is_authentication_failure());
                 if failed {
-                    if let Err(e) = config.store.check(fkey, *quota, 1).await {
+                    bucket.replace_range(..1, "f");
+                    if let Err(e) = config.store.check(&bucket, quota, 1).await {
                         tracing::error!(error = %Chain(&e), "could not count a failed verification");
                     }
                 }

@@ -160,7 +160,11 @@ impl InMemoryReplayStore {
         }
         let key: Arc<str> = Arc::from(id);
         state.ids.insert(Arc::clone(&key), expires_ms);
-        state.buckets.entry(expires_ms / BUCKET_MS).or_default().push((expires_ms, key));
+        state
+            .buckets
+            .entry(expires_ms / BUCKET_MS)
+            .or_default()
+            .push((expires_ms, key));
         Ok(Freshness::Fresh)
     }
 }
@@ -230,7 +234,9 @@ mod tests {
             "expired, but its bucket is not over yet"
         );
         assert_eq!(
-            reject.check_and_insert_at("c", 7_000, 5_000 + BUCKET_MS).ok(),
+            reject
+                .check_and_insert_at("c", 7_000, 5_000 + BUCKET_MS)
+                .ok(),
             Some(Freshness::Fresh),
             "room once the bucket has passed"
         );
