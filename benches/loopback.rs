@@ -1,6 +1,6 @@
 //! Throughput over loopback, with and without the guard: the "under 2%" figure.
 //!
-//! `cargo bench --bench loopback --features guard [-- SECONDS CONNECTIONS]`
+//! `cargo bench --bench loopback --features guard [-- SECONDS CONNECTIONS ROUNDS [HANDLER…]]`
 //!
 //! An axum server (one Tokio worker thread) and a load generator (another
 //! worker thread, raw HTTP/1.1 keep-alive connections) share this machine.
@@ -8,9 +8,10 @@
 //! signed by the client in both configurations, so the client's work is the
 //! same whether the server is guarded or not. Handlers:
 //! * `empty`   — answers `200 ok` without reading the body;
-//! * `json+file` — parses the JSON body and appends a record to a file.
+//! * `json+file` — parses the JSON body and appends a record to a file;
+//! * `json+fsync` — the same, and `fdatasync` before answering (durable receipt).
 //!
-//! The four configurations run interleaved, three rounds, and the best round
+//! The six configurations run interleaved (default three rounds), and the best round
 //! of each is reported, as requests per second and the guard's throughput loss.
 //! Bounded by design: fixed duration per run, loopback only.
 #![allow(
@@ -40,6 +41,17 @@ use twh::sig::{Message, Scheme, Signer, Verifier, WebhookSecret};
 enum Handler {
     Empty,
     JsonFile,
+    JsonFileSync,
+}
+
+impl Handler {
+    const fn name(self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::JsonFile => "json+file",
+            Self::JsonFileSync => "json+fsync",
+        }
+    }
 }
 
 fn app(
@@ -50,22 +62,28 @@ fn app(
 ) -> Router {
     let router = match handler {
         Handler::Empty => Router::new().route("/hook", post(|| async { "ok" })),
-        Handler::JsonFile => Router::new()
-            .route(
-                "/hook",
-                post(
-                    |State(log): State<Arc<Mutex<std::fs::File>>>, body: Bytes| async move {
+        Handler::JsonFile | Handler::JsonFileSync => {
+            let sync = handler == Handler::JsonFileSync;
+            Router::new()
+                .route(
+                    "/hook",
+                    post(move |State(log): State<Arc<Mutex<std::fs::File>>>, body: Bytes| async move {
                         let v: serde_json::Value = match serde_json::from_slice(&body) {
                             Ok(v) => v,
                             Err(_) => return "bad json",
                         };
                         let line = format!("{} {}\n", v["type"], v["data"]["id"]);
-                        log.lock().unwrap().write_all(line.as_bytes()).unwrap();
+                        let mut file = log.lock().unwrap();
+                        file.write_all(line.as_bytes()).unwrap();
+                        if sync {
+                            // Durable before 2xx, as a receiver that must not lose events is.
+                            file.sync_data().unwrap();
+                        }
                         "ok"
-                    },
-                ),
-            )
-            .with_state(log),
+                    }),
+                )
+                .with_state(log)
+        }
     };
     if !guarded {
         return router;
@@ -222,32 +240,45 @@ fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
+    // An argument naming a handler (`empty`, `json+file`, `json+fsync`) runs only that one.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| ["empty", "json+file", "json+fsync"].contains(&a.as_str()))
+        .collect();
     let secs = nums.first().copied().unwrap_or(5);
     let conns = nums.get(1).copied().unwrap_or(16);
-    println!("loopback: {secs}s per run, {conns} connections, 3 rounds, best round reported");
+    let rounds = nums.get(2).copied().unwrap_or(3);
+    println!(
+        "loopback: {secs}s per run, {conns} connections, {rounds} rounds, best round reported"
+    );
     let configs = [
         (Handler::Empty, false),
         (Handler::Empty, true),
         (Handler::JsonFile, false),
         (Handler::JsonFile, true),
+        (Handler::JsonFileSync, false),
+        (Handler::JsonFileSync, true),
     ];
-    let mut best = [0f64; 4];
-    for round in 1..=3 {
+    let mut best = [0f64; 6];
+    for round in 1..=rounds {
         for (i, (h, g)) in configs.iter().enumerate() {
+            if !only.is_empty() && !only.iter().any(|o| o == h.name()) {
+                continue;
+            }
             let rps = run(*h, *g, secs, conns);
             println!(
                 "round {round} {:9} {:8}: {rps:9.0} req/s",
-                if *h == Handler::Empty {
-                    "empty"
-                } else {
-                    "json+file"
-                },
+                h.name(),
                 if *g { "guarded" } else { "bare" }
             );
             best[i] = best[i].max(rps);
         }
     }
-    for (name, bare, guarded) in [("empty", best[0], best[1]), ("json+file", best[2], best[3])] {
+    for (i, pair) in best.chunks(2).enumerate() {
+        let (name, bare, guarded) = (configs[2 * i].0.name(), pair[0], pair[1]);
+        if bare == 0.0 {
+            continue;
+        }
         println!(
             "{name:9}: bare {bare:9.0} req/s, guarded {guarded:9.0} req/s, loss {:5.2}%, guard cost {:.2} µs/request",
             (1.0 - guarded / bare) * 100.0,

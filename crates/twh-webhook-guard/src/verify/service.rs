@@ -1,4 +1,5 @@
 use std::error::Error;
+use std::future::Future as _;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -74,8 +75,16 @@ where
                 Ok(v) => v,
                 Err(e) => return Ok(resolve_failed(&e)),
             };
-            let body = Limited::new(body, limit);
-            let bytes = match tokio::time::timeout(body_timeout, body.collect()).await {
+            let collect = Limited::new(body, limit).collect();
+            let mut collect = std::pin::pin!(collect);
+            // Small webhooks usually arrive with their headers: try once
+            // without arming a timer, and only then wait under the deadline.
+            let first = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
+            let collected = match first {
+                Poll::Ready(result) => Ok(result),
+                Poll::Pending => tokio::time::timeout(body_timeout, collect.as_mut()).await,
+            };
+            let bytes = match collected {
                 Ok(Ok(collected)) => collected.to_bytes(),
                 Ok(Err(e)) => return Ok(body_failed(&*e)),
                 Err(_) => {
