@@ -10,11 +10,17 @@ pub(crate) enum Failure {
     Usage(String),
     /// Verification rejected the message: exit 1.
     Rejected(String),
+    /// An operation failed (secret store, audit log): exit 1.
+    Failed(String),
 }
 
 impl Failure {
     pub(crate) fn usage(message: impl Display) -> Self {
         Self::Usage(message.to_string())
+    }
+
+    pub(crate) fn failed(message: impl Display) -> Self {
+        Self::Failed(message.to_string())
     }
 
     /// Print the message to stderr and return the exit code.
@@ -26,6 +32,10 @@ impl Failure {
             }
             Self::Rejected(message) => {
                 eprintln!("twh: rejected: {message}");
+                ExitCode::from(1)
+            }
+            Self::Failed(message) => {
+                eprintln!("twh: error: {message}");
                 ExitCode::from(1)
             }
         }

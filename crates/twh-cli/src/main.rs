@@ -4,9 +4,11 @@
 //! arguments, unreadable input, invalid key text).
 #![forbid(unsafe_code)]
 
+mod audit;
 mod failure;
 mod generate;
 mod keys;
+mod secret;
 mod sign;
 mod verify;
 
@@ -31,12 +33,17 @@ enum Command {
     /// Secret management.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Audit log tools.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
 enum SecretCommand {
     /// Print a new random secret (or an ed25519 key pair with --asymmetric).
     Generate(generate::GenerateArgs),
+    #[command(flatten)]
+    Store(Box<secret::SecretCmd>),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +52,8 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Secret(SecretCommand::Generate(args)) => generate::run(&args),
+        Command::Secret(SecretCommand::Store(cmd)) => secret::run(*cmd),
+        Command::Audit(cmd) => audit::run(&cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,25 +1,27 @@
 //! Wire schemes: which headers carry what, and the shared bounded parsers.
 
 mod github;
+mod mac;
+mod parse;
 mod shopify;
 mod slack;
 mod standard;
 mod stripe;
 
+pub(crate) use mac::{HmacKey, ct_eq32, match_hmac};
+pub(crate) use parse::{
+    Tags, decode_b64, decode_hex32, find_headers, malformed, parse_id, parse_timestamp, required,
+};
+
 use std::fmt;
 use std::str::FromStr;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac as _};
 use http::{HeaderMap, HeaderName, HeaderValue};
-use sha2::Sha256;
-use subtle::{Choice, ConstantTimeEq as _};
 
 use crate::error::{SignError, VerifyError};
 use crate::key::{SignKey, VerifyKey};
 use crate::message::{Message, validate_id};
-use crate::secret::{KeyEncoding, KeyId};
+use crate::secret::{KeyEncoding, KeyId, WebhookSecret};
 use crate::verify::Verified;
 
 /// Longest signature (or any other verified) header value parsed, in bytes.
@@ -239,182 +241,10 @@ pub(crate) struct Found {
     pub(crate) key_id: KeyId,
 }
 
-// ---------------------------------------------------------------------------
-// Shared bounded parsing
-
-/// The single value of header `name`, if present.
-///
-/// Refuses a repeated header, a value over [`MAX_SIGNATURE_HEADER_LEN`], and
-/// non-visible-ASCII values.
-pub(crate) fn optional_header<'h>(
-    headers: &'h HeaderMap,
-    name: &'static str,
-) -> Result<Option<&'h str>, VerifyError> {
-    let mut values = headers.get_all(name).iter();
-    let Some(value) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(malformed(name, "header appears more than once"));
-    }
-    if value.len() > MAX_SIGNATURE_HEADER_LEN {
-        return Err(malformed(name, "longer than 8 KiB"));
-    }
-    let text = value
-        .to_str()
-        .map_err(|_| malformed(name, "not visible ASCII"))?;
-    Ok(Some(text))
-}
-
-/// The single value of required header `name`.
-pub(crate) fn required_header<'h>(
-    headers: &'h HeaderMap,
-    name: &'static str,
-) -> Result<&'h str, VerifyError> {
-    optional_header(headers, name)?.ok_or(VerifyError::MissingHeader { name })
-}
-
-/// An id header value, bounded, as an owned string.
-pub(crate) fn parse_id(name: &'static str, value: &str) -> Result<String, VerifyError> {
-    if value.is_empty() {
-        return Err(malformed(name, "empty id"));
-    }
-    if value.len() > MAX_ID_LEN {
-        return Err(malformed(name, "id longer than 256 bytes"));
-    }
-    Ok(value.to_owned())
-}
-
-pub(crate) const fn malformed(name: &'static str, reason: &'static str) -> VerifyError {
-    VerifyError::MalformedHeader { name, reason }
-}
-
-/// Strict unix-seconds timestamp: canonical decimal, no sign, no leading
-/// zeros, no spaces, at most ten digits. Thirteen digits read as milliseconds.
-pub(crate) fn parse_timestamp(name: &'static str, text: &str) -> Result<u64, VerifyError> {
-    let bytes = text.as_bytes();
-    if bytes.is_empty() {
-        return Err(malformed(name, "empty timestamp"));
-    }
-    if !bytes.iter().all(u8::is_ascii_digit) {
-        return Err(malformed(
-            name,
-            "timestamp is not plain decimal unix seconds",
-        ));
-    }
-    if bytes.len() > 1 && bytes[0] == b'0' {
-        return Err(malformed(name, "timestamp has a leading zero"));
-    }
-    if bytes.len() == 13 {
-        return Err(VerifyError::TimestampInMilliseconds);
-    }
-    if bytes.len() > 10 {
-        return Err(malformed(name, "timestamp out of range"));
-    }
-    let mut value = 0_u64;
-    for b in bytes {
-        value = value * 10 + u64::from(b - b'0');
-    }
-    Ok(value)
-}
-
-/// Up to [`MAX_SIGNATURES`] decoded signatures of `N` bytes, on the stack.
-pub(crate) struct Tags<const N: usize> {
-    buf: [[u8; N]; MAX_SIGNATURES],
-    len: usize,
-}
-
-impl<const N: usize> Tags<N> {
-    pub(crate) const fn new() -> Self {
-        Self {
-            buf: [[0; N]; MAX_SIGNATURES],
-            len: 0,
-        }
-    }
-
-    /// Add a decoded signature; the caller has already bounded the entry count.
-    pub(crate) fn push(&mut self, tag: [u8; N]) {
-        if let Some(slot) = self.buf.get_mut(self.len) {
-            *slot = tag;
-            self.len += 1;
-        }
-    }
-
-    pub(crate) fn as_slice(&self) -> &[[u8; N]] {
-        &self.buf[..self.len]
-    }
-
-    pub(crate) const fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-}
-
-/// Decode exactly `N` bytes of padded standard base64, or `None`.
-/// The length is checked before decoding; no allocation.
-pub(crate) fn decode_b64<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != N.div_ceil(3) * 4 {
-        return None;
-    }
-    let mut buf = [0_u8; 96];
-    let len = STANDARD.decode_slice(text, &mut buf).ok()?;
-    if len != N {
-        return None;
-    }
-    let mut out = [0_u8; N];
-    out.copy_from_slice(&buf[..N]);
-    Some(out)
-}
-
-/// Decode exactly 32 bytes of lowercase hex (64 chars), or `None`.
-///
-/// Only lowercase is accepted (every platform sends lowercase), so each
-/// signature has exactly one spelling and any bit flip changes its meaning.
-pub(crate) fn decode_hex32(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 || text.bytes().any(|b| b.is_ascii_uppercase()) {
-        return None;
-    }
-    let mut out = [0_u8; 32];
-    hex::decode_to_slice(text, &mut out).ok()?;
-    Some(out)
-}
-
-/// HMAC-SHA256 over the concatenation of `parts`, fed incrementally (no copy).
-pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().into()
-}
-
-/// Whether `tag` equals any of `entries`, comparing every entry in constant time.
-pub(crate) fn any_eq<const N: usize>(tag: &[u8; N], entries: &[[u8; N]]) -> bool {
-    let mut hit = Choice::from(0);
-    for entry in entries {
-        hit |= tag[..].ct_eq(&entry[..]);
-    }
-    hit.into()
-}
-
-/// For each HMAC key, compute the tag once and compare against every entry.
-pub(crate) fn match_hmac(keys: &[VerifyKey], parts: &[&[u8]], entries: &Tags<32>) -> Option<KeyId> {
-    if entries.is_empty() {
-        return None;
-    }
-    keys.iter().find_map(|key| match key {
-        VerifyKey::Hmac(secret) => {
-            let tag = hmac_sha256(secret.expose_secret(), parts);
-            any_eq(&tag, entries.as_slice()).then(|| secret.key_id())
-        }
-        VerifyKey::Ed25519(_) => None,
-    })
-}
-
-/// The single HMAC key of a one-signature scheme (enforced by `Signer::new`).
-pub(crate) fn only_hmac_key(keys: &[SignKey]) -> impl Iterator<Item = &[u8]> {
+/// The HMAC keys among `keys` (all of them, for the HMAC schemes; `Signer::new` checks).
+pub(crate) fn hmac_keys(keys: &[SignKey]) -> impl Iterator<Item = &WebhookSecret> {
     keys.iter().filter_map(|key| match key {
-        SignKey::Hmac(secret) => Some(secret.expose_secret()),
+        SignKey::Hmac(secret) => Some(secret),
         SignKey::Ed25519(_) => None,
     })
 }
@@ -428,15 +258,12 @@ pub(crate) fn header_value(text: String) -> Result<HeaderValue, SignError> {
 /// Add an optional delivery-id header (GitHub, Shopify) if the message has an id.
 pub(crate) fn insert_id(
     map: &mut HeaderMap,
-    name: &'static str,
+    name: HeaderName,
     msg: &Message<'_>,
 ) -> Result<(), SignError> {
     if !msg.id.is_empty() {
         validate_id(msg.id)?;
-        map.insert(
-            HeaderName::from_static(name),
-            header_value(msg.id.to_owned())?,
-        );
+        map.insert(name, header_value(msg.id.to_owned())?);
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret as _, SecretSlice, SecretString};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::KeyError;
+use crate::scheme::HmacKey;
 
 /// Prefix of a Standard Webhooks secret.
 pub(crate) const WHSEC_PREFIX: &str = "whsec_";
@@ -88,6 +89,8 @@ pub enum KeyEncoding {
 pub struct WebhookSecret {
     key: SecretSlice<u8>,
     id: KeyId,
+    /// The key's compressed HMAC pad blocks (key-equivalent; zeroized on drop).
+    mac: HmacKey,
 }
 
 impl WebhookSecret {
@@ -159,9 +162,11 @@ impl WebhookSecret {
 
     fn from_vec(bytes: Vec<u8>) -> Self {
         let id = KeyId::of(&bytes);
+        let mac = HmacKey::new(&bytes);
         Self {
             key: SecretSlice::from(bytes),
             id,
+            mac,
         }
     }
 
@@ -208,6 +213,11 @@ impl WebhookSecret {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.expose_secret().is_empty()
+    }
+
+    /// HMAC-SHA256 of the concatenation of `parts` under this key.
+    pub(crate) fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        self.mac.mac(parts)
     }
 
     /// Refuse keys outside Standard Webhooks' 24..=64 bytes.

@@ -5,27 +5,28 @@ use std::fmt::Write as _;
 use http::{HeaderMap, HeaderName};
 
 use super::{
-    Found, MAX_SIGNATURES, Tags, Window, decode_hex32, header_value, hmac_sha256, malformed,
-    match_hmac, parse_timestamp, required_header,
+    Found, MAX_SIGNATURES, Tags, Window, decode_hex32, find_headers, header_value, malformed,
+    match_hmac, parse_timestamp, required,
 };
 use crate::error::{SignError, VerifyError};
 use crate::key::{SignKey, VerifyKey};
 use crate::message::Message;
 
-pub(crate) const SIGNATURE: &str = "stripe-signature";
+pub(crate) const SIGNATURE_NAME: &str = "stripe-signature";
+pub(crate) const SIGNATURE: HeaderName = HeaderName::from_static(SIGNATURE_NAME);
 
 pub(crate) fn sign(keys: &[SignKey], msg: &Message<'_>) -> Result<HeaderMap, SignError> {
     let ts = msg.timestamp.to_string();
     let mut value = format!("t={ts}");
-    for key in super::only_hmac_key(keys) {
-        let tag = hmac_sha256(key, &[ts.as_bytes(), b".", msg.body]);
+    for key in super::hmac_keys(keys) {
+        let tag = key.mac(&[ts.as_bytes(), b".", msg.body]);
         value.push_str(",v1=");
         for b in tag {
             let _ = write!(value, "{b:02x}");
         }
     }
     let mut map = HeaderMap::with_capacity(1);
-    map.insert(HeaderName::from_static(SIGNATURE), header_value(value)?);
+    map.insert(SIGNATURE, header_value(value)?);
     Ok(map)
 }
 
@@ -35,22 +36,24 @@ pub(crate) fn verify(
     body: &[u8],
     window: Window,
 ) -> Result<Found, VerifyError> {
-    let value = required_header(headers, SIGNATURE)?;
-    let mut ts_text: Option<&str> = None;
+    let [value] = find_headers(headers, &[(SIGNATURE, SIGNATURE_NAME)])?;
+    let value = required(value, SIGNATURE_NAME)?;
+    let mut ts_text: Option<&[u8]> = None;
     let mut v1 = Tags::<32>::new();
-    for (count, item) in value.split(',').enumerate() {
+    for (count, item) in value.split(|b| *b == b',').enumerate() {
         if count > MAX_SIGNATURES {
-            return Err(malformed(SIGNATURE, "more than 32 signatures"));
+            return Err(malformed(SIGNATURE_NAME, "more than 32 signatures"));
         }
-        let Some((name, item_value)) = item.split_once('=') else {
-            return Err(malformed(SIGNATURE, "item without `=`"));
+        let Some(eq) = item.iter().position(|b| *b == b'=') else {
+            return Err(malformed(SIGNATURE_NAME, "item without `=`"));
         };
+        let (name, item_value) = (&item[..eq], &item[eq + 1..]);
         match name {
-            "t" if ts_text.is_some() => {
-                return Err(malformed(SIGNATURE, "more than one `t=`"));
+            b"t" if ts_text.is_some() => {
+                return Err(malformed(SIGNATURE_NAME, "more than one `t=`"));
             }
-            "t" => ts_text = Some(item_value),
-            "v1" => {
+            b"t" => ts_text = Some(item_value),
+            b"v1" => {
                 if let Some(tag) = decode_hex32(item_value) {
                     v1.push(tag);
                 }
@@ -58,10 +61,10 @@ pub(crate) fn verify(
             _ => {} // v0 and unknown schemes are ignored
         }
     }
-    let ts_text = ts_text.ok_or(malformed(SIGNATURE, "no `t=` timestamp"))?;
-    let timestamp = parse_timestamp(SIGNATURE, ts_text)?;
+    let ts_text = ts_text.ok_or(malformed(SIGNATURE_NAME, "no `t=` timestamp"))?;
+    let timestamp = parse_timestamp(SIGNATURE_NAME, ts_text)?;
     window.check(timestamp)?;
-    match_hmac(keys, &[ts_text.as_bytes(), b".", body], &v1)
+    match_hmac(keys, &[ts_text, b".", body], &v1)
         .map(|key_id| Found {
             id: None,
             timestamp: Some(timestamp),

@@ -175,3 +175,30 @@ fn non_ascii_header_value_is_malformed() {
         VerifyErrorKind::Malformed
     );
 }
+
+#[test]
+fn large_header_maps_use_the_hashed_path_with_the_same_rules() {
+    let (verifier, mut headers, _) = setup();
+    for i in 0..40 {
+        headers.insert(
+            HeaderName::from_bytes(format!("x-extra-{i}").as_bytes()).unwrap(),
+            HeaderValue::from_static("filler"),
+        );
+    }
+    assert!(headers.len() > 32);
+    assert!(verifier.verify_at(&headers, b"body", TS).is_ok());
+    let mut missing = headers.clone();
+    missing.remove("webhook-id");
+    assert_eq!(
+        verifier.verify_at(&missing, b"body", TS),
+        Err(VerifyError::MissingHeader { name: "webhook-id" })
+    );
+    headers.append("webhook-id", HeaderValue::from_static("msg_other"));
+    assert_eq!(
+        verifier.verify_at(&headers, b"body", TS),
+        Err(VerifyError::MalformedHeader {
+            name: "webhook-id",
+            reason: "header appears more than once"
+        })
+    );
+}
