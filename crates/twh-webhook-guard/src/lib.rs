@@ -10,6 +10,9 @@ pub mod limit;
 mod observe;
 pub mod rate_limit;
 pub mod replay;
+#[cfg(feature = "secrets")]
+#[cfg_attr(docsrs, doc(cfg(feature = "secrets")))]
+pub mod secrets;
 mod store;
 pub mod trace;
 pub mod verify;
@@ -31,6 +34,8 @@ pub use rate_limit::{
 #[cfg(feature = "redis")]
 pub use replay::RedisReplayStore;
 pub use replay::{Freshness, FullPolicy, InMemoryReplayStore, Replay, ReplayLayer, ReplayStore};
+#[cfg(feature = "secrets")]
+pub use secrets::SecretsKeyResolver;
 pub use store::StoreError;
 pub use trace::{WebhookTrace, WebhookTraceLayer};
 pub use verify::{KeyResolver, ResolveError, VerifiedWebhook, VerifyWebhook, VerifyWebhookLayer};

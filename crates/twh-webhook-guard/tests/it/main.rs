@@ -13,4 +13,6 @@ mod headers;
 mod rate_limit;
 mod redis;
 mod rejections;
+#[cfg(feature = "secrets")]
+mod secrets;
 mod support;
