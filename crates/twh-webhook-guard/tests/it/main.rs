@@ -10,6 +10,7 @@
 
 mod bodies;
 mod headers;
+mod logging;
 mod rate_limit;
 mod redis;
 mod rejections;
