@@ -9,6 +9,7 @@
 )]
 
 mod bodies;
+mod counters;
 mod headers;
 mod logging;
 mod rate_limit;
