@@ -19,8 +19,11 @@
 //! one round trip; every instance behind a load balancer sees what the
 //! others accepted). A store failure is answered `503` (fail closed).
 //!
-//! A sender that retries a message the receiver already accepted (because the
-//! first `2xx` got lost) sees `409 replayed`; treat that answer as delivered.
+//! A message is only remembered for good once the handler succeeded: when the
+//! handler answers `5xx` (or fails), the id is released again, so the sender's
+//! retry is processed. A sender that retries a message the receiver already
+//! accepted (because the first `2xx` got lost) sees `409 replayed`; treat that
+//! answer as delivered.
 //!
 //! # Examples
 //!
@@ -79,4 +82,14 @@ pub trait ReplayStore: Send + Sync + std::fmt::Debug + 'static {
         id: &str,
         expires_at: SystemTime,
     ) -> Result<Freshness, StoreError>;
+
+    /// Forgets `id`, so the next message with it is [`Freshness::Fresh`]
+    /// again. The layer calls this when the handler failed (`5xx` or a
+    /// service error): the sender's retry of that message must be processed,
+    /// not rejected as a replay.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the backend fails.
+    async fn release(&self, id: &str) -> Result<(), StoreError>;
 }

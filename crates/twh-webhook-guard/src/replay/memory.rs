@@ -184,6 +184,16 @@ impl ReplayStore for InMemoryReplayStore {
         let now_ms = self.clock.now_unix().saturating_mul(1000);
         self.check_and_insert_at(id, unix_ms(expires_at), now_ms)
     }
+
+    async fn release(&self, id: &str) -> Result<(), StoreError> {
+        // Its bucket entry stays behind as a stale entry and is skipped.
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .ids
+            .remove(id);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -213,6 +223,26 @@ mod tests {
             store.check_and_insert_at("a", 3_000, 2_500).ok(),
             Some(Freshness::Seen)
         );
+    }
+
+    #[tokio::test]
+    async fn release_forgets_an_id() {
+        let store = InMemoryReplayStore::new(10).with_clock(twh_sig::FixedClock::new(1));
+        let far = UNIX_EPOCH + std::time::Duration::from_secs(100);
+        assert_eq!(
+            store.check_and_insert("a", far).await.ok(),
+            Some(Freshness::Fresh)
+        );
+        assert_eq!(
+            store.check_and_insert("a", far).await.ok(),
+            Some(Freshness::Seen)
+        );
+        assert!(store.release("a").await.is_ok());
+        assert_eq!(
+            store.check_and_insert("a", far).await.ok(),
+            Some(Freshness::Fresh)
+        );
+        assert_eq!(store.len(), 1, "the stale bucket entry does not count");
     }
 
     #[test]

@@ -83,4 +83,14 @@ impl ReplayStore for RedisReplayStore {
             Freshness::Seen
         })
     }
+
+    async fn release(&self, id: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let _: i64 = redis::cmd("DEL")
+            .arg(format!("{}{id}", self.prefix))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| StoreError::new("redis replay release failed", e))?;
+        Ok(())
+    }
 }

@@ -26,6 +26,7 @@ impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Replay<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,
+    S::Error: Send,
     ReqBody: Send + 'static,
     ResBody: Send + 'static,
 {
@@ -73,7 +74,18 @@ where
                     );
                 }
             }
-            Ok(inner.call(req).await?.map(GuardBody::inner))
+            let key = verified.replay_key().to_owned();
+            let result = inner.call(req).await;
+            let failed = result
+                .as_ref()
+                .map_or(true, |res| res.status().is_server_error());
+            if failed {
+                // Let the sender's retry through: only a handled message counts as seen.
+                if let Err(e) = layer.store.release(&key).await {
+                    tracing::error!(error = %Chain(&e), "could not release a failed message id");
+                }
+            }
+            Ok(result?.map(GuardBody::inner))
         })
     }
 }

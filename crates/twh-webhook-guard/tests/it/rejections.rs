@@ -155,6 +155,10 @@ impl ReplayStore for DownStore {
     async fn check_and_insert(&self, _: &str, _: SystemTime) -> Result<Freshness, StoreError> {
         Err(StoreError::message("backend down"))
     }
+
+    async fn release(&self, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::message("backend down"))
+    }
 }
 
 #[tokio::test]
@@ -248,5 +252,26 @@ async fn slow_sender_gets_408_and_timestamp_less_scheme_works() {
         post(addr, "/hook", h.clone(), BODY.to_vec()).await.status(),
         200
     );
+    assert_eq!(post(addr, "/hook", h, BODY.to_vec()).await.status(), 409);
+}
+
+#[tokio::test]
+async fn a_message_the_handler_failed_on_can_be_retried() {
+    let sender = Sender::new();
+    let guard = WebhookGuard::builder()
+        .key_resolver(sender.verifier())
+        .build();
+    let addr = serve(routes().layer(guard)).await;
+    let h = sender.sign(BODY);
+    // The handler fails: the id is released, the sender's retry is processed…
+    assert_eq!(
+        post(addr, "/boom", h.clone(), BODY.to_vec()).await.status(),
+        500
+    );
+    assert_eq!(
+        post(addr, "/hook", h.clone(), BODY.to_vec()).await.status(),
+        200
+    );
+    // …and once handled, it is a replay.
     assert_eq!(post(addr, "/hook", h, BODY.to_vec()).await.status(), 409);
 }
