@@ -159,6 +159,18 @@ fn main() {
     }
     ablation!("router", base.clone());
     ablation!(
+        "whole_guard",
+        WebhookGuard::builder()
+            .key_resolver(verifier.clone())
+            .rate_limit(Quota::per_second(NonZeroU32::MAX))
+            .replay_store(
+                InMemoryReplayStore::new(DEFAULT_REPLAY_CAPACITY)
+                    .full_policy(FullPolicy::EvictSoonestExpiring)
+            )
+            .build()
+            .layer(base.clone())
+    );
+    ablation!(
         "secure_headers",
         SecureHeadersLayer::overriding().layer(base.clone())
     );
@@ -250,6 +262,7 @@ fn report() {
     let Some(base) = layer("router") else { return };
     println!("-- each layer alone (tower layer on the built router), cost over it --");
     for name in [
+        "whole_guard",
         "secure_headers",
         "trace",
         "rate_limit",
