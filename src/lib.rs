@@ -6,6 +6,7 @@
 //! | feature    | module       | crate               |
 //! |------------|--------------|---------------------|
 //! | `sig` (default) | [`sig`] | `twh-sig`           |
+//! | `guard` (`guard-redis` adds the Redis stores) | `guard` | `twh-webhook-guard` |
 //!
 //! A partner who only verifies the Hub's signatures depends on
 //! `twh = { version = "0.1", default-features = false, features = ["sig"] }`.
@@ -17,3 +18,7 @@ pub mod guide;
 #[cfg(feature = "sig")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sig")))]
 pub use twh_sig as sig;
+
+#[cfg(feature = "guard")]
+#[cfg_attr(docsrs, doc(cfg(feature = "guard")))]
+pub use twh_webhook_guard as guard;
