@@ -323,7 +323,7 @@ async fn ops_receiver(verifier: Verifier) -> (String, Arc<Mutex<Vec<(bool, Strin
     let s = Arc::clone(&seen);
     let app = Router::new().route(
         "/alerts",
-        post(move |headers: axum::http::HeaderMap, body: Bytes| {
+        post(move |headers: HeaderMap, body: Bytes| {
             let (s, verifier) = (Arc::clone(&s), verifier.clone());
             async move {
                 let ok = verifier.verify(&headers, &body).is_ok();

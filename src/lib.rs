@@ -5,12 +5,13 @@
 //!
 //! | feature    | module       | crate               |
 //! |------------|--------------|---------------------|
-//! | `sig` (default) | [`sig`] | `twh-sig`           |
+//! | `sig` | [`sig`] | `twh-sig`           |
 //! | `secrets`  | `secrets`    | `twh-secrets`       |
-//! | `guard`    | `guard`      | `twh-webhook-guard` |
+//! | `guard` (`guard-redis` adds the Redis stores, `guard-secrets` the store-backed key resolver) | `guard` | `twh-webhook-guard` |
 //! | `delivery` | `delivery`   | `twh-delivery`      |
 //! | `full`     | all of the above |                 |
 //!
+//! The default features are everything the Hub uses except `guard-redis`.
 //! A partner who only verifies the Hub's signatures depends on
 //! `twh = { version = "0.1", default-features = false, features = ["sig"] }`.
 #![forbid(unsafe_code)]

@@ -9,6 +9,7 @@
 
 mod alerting;
 mod delivery;
+mod guarded;
 mod kill_loop;
 mod log_hygiene;
 mod retries;
