@@ -34,3 +34,8 @@ pub use twh_webhook_guard as guard;
 #[cfg(feature = "delivery")]
 #[cfg_attr(docsrs, doc(cfg(feature = "delivery")))]
 pub use twh_delivery as delivery;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "sig"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

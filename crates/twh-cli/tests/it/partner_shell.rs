@@ -1,24 +1,28 @@
 //! The partner quick-start for non-Rust partners: verify a `twh sign`
 //! Standard Webhooks signature with plain `openssl` + `base64` in `sh`.
-//! The script below is the one in the root README; keep them identical.
+//! The script is read from the root README, so what partners copy is what is tested.
 
 use std::process::Command;
 
 use crate::support::{keypair, twh};
 
-const SCRIPT: &str = r#"
-set -eu
-# Inputs: WEBHOOK_SECRET (whsec_…), the three webhook-* header values, body in body.json.
-key_hex=$(printf '%s' "${WEBHOOK_SECRET#whsec_}" | base64 -d | od -An -v -tx1 | tr -d ' \n')
-expected=$( { printf '%s.%s.' "$WEBHOOK_ID" "$WEBHOOK_TIMESTAMP"; cat body.json; } \
-  | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key_hex" -binary | base64)
-now=$(date +%s)
-age=$(( now - WEBHOOK_TIMESTAMP )); [ "${age#-}" -le 300 ] || { echo "stale timestamp" >&2; exit 1; }
-for sig in $WEBHOOK_SIGNATURE; do
-  [ "$sig" = "v1,$expected" ] && { echo "signature ok"; exit 0; }
-done
-echo "no matching signature" >&2; exit 1
-"#;
+/// The root README's script, between its `partner-openssl` markers, so the
+/// published snippet is the tested one.
+fn script() -> String {
+    let readme = include_str!("../../../../README.md");
+    let block = readme
+        .split("<!-- partner-openssl:start -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- partner-openssl:end -->").next())
+        .expect("README.md has the partner-openssl markers");
+    let body = block
+        .trim()
+        .strip_prefix("```sh")
+        .and_then(|b| b.strip_suffix("```"))
+        .expect("the partner-openssl block is one ```sh fence");
+    assert!(body.contains("openssl dgst"), "unexpected README block: {body}");
+    body.to_owned()
+}
 
 fn header<'a>(signed: &'a str, name: &str) -> &'a str {
     signed
@@ -30,7 +34,7 @@ fn header<'a>(signed: &'a str, name: &str) -> &'a str {
 fn run_script(dir: &std::path::Path, secret: &str, signed: &str) -> std::process::Output {
     Command::new("sh")
         .arg("-c")
-        .arg(SCRIPT)
+        .arg(script())
         .current_dir(dir)
         .env("WEBHOOK_SECRET", secret)
         .env("WEBHOOK_ID", header(signed, "webhook-id"))
