@@ -20,7 +20,10 @@ fn script() -> String {
         .strip_prefix("```sh")
         .and_then(|b| b.strip_suffix("```"))
         .expect("the partner-openssl block is one ```sh fence");
-    assert!(body.contains("openssl dgst"), "unexpected README block: {body}");
+    assert!(
+        body.contains("openssl dgst"),
+        "unexpected README block: {body}"
+    );
     body.to_owned()
 }
 
