@@ -13,7 +13,12 @@
 //!
 //! The six configurations run interleaved (default three rounds). Reported:
 //! the best round of each, and the median over rounds of the paired
-//! guarded/bare ratio, as the guard's throughput loss.
+//! guarded/bare ratio, as the guard's throughput loss. Throughput on a
+//! shared 2-core machine swings by ±10 % between runs, so the bench also
+//! reports the server's own CPU time per request (the server thread's
+//! `/proc/self/task/*/schedstat`, kernel time for its sockets included),
+//! which other processes disturb far less: guarded − bare is the guard's
+//! cost per request as the server pays it.
 //! Bounded by design: fixed duration per run, loopback only.
 #![allow(
     clippy::unwrap_used,
@@ -167,7 +172,35 @@ async fn connection(
     }
 }
 
-fn run(handler: Handler, guarded: bool, secs: u64, conns: u64) -> f64 {
+/// Numbers the runs, so each run's server threads have a name of their own
+/// (threads of an earlier run may still be shutting down).
+static RUN: AtomicU64 = AtomicU64::new(0);
+
+/// CPU time (ns, user + system) consumed so far by the threads named
+/// `thread` (at most 15 bytes: `comm` is truncated to that).
+fn server_cpu_ns(thread: &str) -> u64 {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() != thread {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        total += stat
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    total
+}
+
+/// One run: (requests/s, server CPU µs per request).
+fn run(handler: Handler, guarded: bool, secs: u64, conns: u64) -> (f64, f64) {
     let secret = WebhookSecret::generate();
     let path = std::env::temp_dir().join(format!("twh-loopback-{}.log", std::process::id()));
     let log = Arc::new(Mutex::new(
@@ -177,8 +210,10 @@ fn run(handler: Handler, guarded: bool, secs: u64, conns: u64) -> f64 {
             .open(&path)
             .unwrap(),
     ));
+    let server_thread = format!("twh-srv-{}", RUN.fetch_add(1, Ordering::Relaxed));
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        .thread_name(&server_thread)
         .enable_all()
         .build()
         .unwrap();
@@ -206,6 +241,7 @@ fn run(handler: Handler, guarded: bool, secs: u64, conns: u64) -> f64 {
     let ok = Arc::new(AtomicU64::new(0));
     let bad = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
+    let cpu_before = server_cpu_ns(&server_thread);
     let tasks: Vec<_> = (0..conns)
         .map(|c| {
             client_rt.spawn(connection(
@@ -226,6 +262,7 @@ fn run(handler: Handler, guarded: bool, secs: u64, conns: u64) -> f64 {
         }
     });
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = server_cpu_ns(&server_thread).saturating_sub(cpu_before);
     server_rt.shutdown_background();
     let _ = std::fs::remove_file(&path);
     assert_eq!(
@@ -233,7 +270,8 @@ fn run(handler: Handler, guarded: bool, secs: u64, conns: u64) -> f64 {
         0,
         "every request must be accepted"
     );
-    ok.load(Ordering::Relaxed) as f64 / elapsed
+    let done = ok.load(Ordering::Relaxed) as f64;
+    (done / elapsed, cpu as f64 / 1000.0 / done.max(1.0))
 }
 
 fn main() {
@@ -265,15 +303,18 @@ fn main() {
     // Per round, guarded/bare of the two adjacent runs: drift in the
     // machine's load cancels out better than in best-of figures.
     let mut ratios: [Vec<f64>; 3] = Default::default();
+    // Server CPU µs per request, per configuration, over rounds.
+    let mut cpu: [Vec<f64>; 6] = Default::default();
     for round in 1..=rounds {
         let mut this_round = [0f64; 6];
         for (i, (h, g)) in configs.iter().enumerate() {
             if !only.is_empty() && !only.iter().any(|o| o == h.name()) {
                 continue;
             }
-            let rps = run(*h, *g, secs, conns);
+            let (rps, us) = run(*h, *g, secs, conns);
+            cpu[i].push(us);
             println!(
-                "round {round} {:9} {:8}: {rps:9.0} req/s",
+                "round {round} {:9} {:8}: {rps:9.0} req/s, server CPU {us:6.2} µs/request",
                 h.name(),
                 if *g { "guarded" } else { "bare" }
             );
@@ -300,4 +341,23 @@ fn main() {
             (1.0 - median) * 100.0,
         );
     }
+    println!("-- server CPU per request (median over rounds) --");
+    for (i, pair) in cpu.chunks_mut(2).enumerate() {
+        if pair[0].is_empty() {
+            continue;
+        }
+        let [bare, guarded] = pair else { continue };
+        let (bare, guarded) = (median(bare), median(guarded));
+        println!(
+            "{:10}: bare {bare:6.2} µs, guarded {guarded:6.2} µs, guard cost {:5.2} µs = {:5.1}% of the bare request",
+            configs[2 * i].0.name(),
+            guarded - bare,
+            (guarded - bare) / bare * 100.0,
+        );
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
