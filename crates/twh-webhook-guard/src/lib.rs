@@ -3,6 +3,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+mod boxed_future;
 mod error;
 mod guard;
 pub mod headers;

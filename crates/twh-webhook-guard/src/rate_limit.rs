@@ -47,7 +47,6 @@
 //! # Ok::<(), twh_webhook_guard::ConfigError>(())
 //! ```
 
-mod future;
 mod gcra;
 mod key;
 mod layer;
@@ -59,7 +58,7 @@ mod service;
 
 use async_trait::async_trait;
 
-pub use future::ResponseFuture;
+pub use crate::boxed_future::ResponseFuture;
 pub use key::{ClientIp, KeyExtractor};
 pub use layer::RateLimitLayer;
 pub use memory::InMemoryRateLimitStore;

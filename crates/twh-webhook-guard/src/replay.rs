@@ -37,7 +37,6 @@
 //! # Ok::<(), twh_webhook_guard::ConfigError>(())
 //! ```
 
-mod future;
 mod layer;
 mod memory;
 #[cfg(feature = "redis")]
@@ -48,7 +47,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-pub use future::ResponseFuture;
+pub use crate::boxed_future::ResponseFuture;
 pub use layer::ReplayLayer;
 pub use memory::{FullPolicy, InMemoryReplayStore};
 #[cfg(feature = "redis")]

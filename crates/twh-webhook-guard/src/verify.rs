@@ -29,12 +29,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod future;
 mod layer;
 mod resolver;
 mod service;
 
-pub use future::ResponseFuture;
+pub use crate::boxed_future::ResponseFuture;
 pub use layer::{DEFAULT_BODY_TIMEOUT, VerifyWebhookLayer};
 pub use resolver::{KeyResolver, ResolveError, VerifiedWebhook};
 pub use service::VerifyWebhook;

@@ -4,7 +4,7 @@ use std::task::{Context, Poll};
 use http::{HeaderValue, Request, Response};
 use tower_service::Service;
 
-use super::future::ResponseFuture;
+use crate::boxed_future::ResponseFuture;
 use super::key::KeyExtractor;
 use super::layer::RateLimitLayer;
 use super::{Quota, RateLimitDecision};

@@ -5,7 +5,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::Freshness;
-use super::future::ResponseFuture;
+use crate::boxed_future::ResponseFuture;
 use super::layer::ReplayLayer;
 use crate::body::GuardBody;
 use crate::error::{GuardError, RejectionKind};

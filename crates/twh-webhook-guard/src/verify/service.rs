@@ -10,7 +10,7 @@ use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use tower_service::Service;
 use twh_sig::{VerifyError, VerifyErrorKind};
 
-use super::future::ResponseFuture;
+use crate::boxed_future::ResponseFuture;
 use super::resolver::{KeyResolver, ResolveError, VerifiedWebhook};
 use crate::body::GuardBody;
 use crate::error::{GuardError, RejectionKind};

@@ -1,3 +1,5 @@
+//! The one boxed response future shared by the asynchronous guard services.
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
