@@ -273,6 +273,15 @@ pub enum ConfigError {
     },
 }
 
+/// `duration` if it is positive, else [`ConfigError::ZeroDuration`] naming the setting.
+pub(crate) fn positive(duration: Duration, name: &'static str) -> Result<Duration, ConfigError> {
+    if duration.is_zero() {
+        Err(ConfigError::ZeroDuration { name })
+    } else {
+        Ok(duration)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

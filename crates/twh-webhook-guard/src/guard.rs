@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tower_layer::Layer;
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, positive};
 use crate::headers::{SecureHeaders, SecureHeadersLayer};
 use crate::limit::{DEFAULT_BODY_LIMIT, SizeLimit, SizeLimitLayer};
 use crate::rate_limit::{
@@ -181,12 +181,7 @@ impl<R, K> WebhookGuardBuilder<R, K> {
     ///
     /// [`ConfigError::ZeroDuration`] for a zero window.
     pub fn replay_window(mut self, window: Duration) -> Result<Self, ConfigError> {
-        if window.is_zero() {
-            return Err(ConfigError::ZeroDuration {
-                name: "replay window",
-            });
-        }
-        self.replay_window = window;
+        self.replay_window = positive(window, "replay window")?;
         Ok(self)
     }
 
@@ -203,12 +198,7 @@ impl<R, K> WebhookGuardBuilder<R, K> {
     ///
     /// [`ConfigError::ZeroDuration`] for a zero timeout.
     pub fn body_timeout(mut self, timeout: Duration) -> Result<Self, ConfigError> {
-        if timeout.is_zero() {
-            return Err(ConfigError::ZeroDuration {
-                name: "body timeout",
-            });
-        }
-        self.body_timeout = timeout;
+        self.body_timeout = positive(timeout, "body timeout")?;
         Ok(self)
     }
 

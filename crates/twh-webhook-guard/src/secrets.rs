@@ -40,7 +40,7 @@ use twh_secrets::{
 };
 use twh_sig::{Scheme, Verifier, VerifyKey};
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, positive};
 use crate::verify::{KeyResolver, ResolveError};
 
 type Select = dyn Fn(&Parts) -> Option<SecretName> + Send + Sync;
@@ -103,9 +103,7 @@ impl SecretsKeyResolver {
     ///
     /// [`ConfigError::ZeroDuration`] for zero.
     pub fn tolerance(self, tolerance: Duration) -> Result<Self, ConfigError> {
-        if tolerance.is_zero() {
-            return Err(ConfigError::ZeroDuration { name: "tolerance" });
-        }
+        let tolerance = positive(tolerance, "tolerance")?;
         Ok(Self {
             inner: Arc::new(Inner {
                 provider: Arc::clone(&self.inner.provider),

@@ -4,11 +4,11 @@ use std::task::{Context, Poll};
 use http::{HeaderValue, Request, Response};
 use tower_service::Service;
 
-use crate::boxed_future::ResponseFuture;
 use super::key::KeyExtractor;
 use super::layer::RateLimitLayer;
 use super::{Quota, RateLimitDecision};
 use crate::body::GuardBody;
+use crate::boxed_future::ResponseFuture;
 use crate::error::{GuardError, RejectionKind, ceil_secs};
 use crate::observe;
 use crate::store::{Chain, StoreError};

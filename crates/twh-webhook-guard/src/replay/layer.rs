@@ -5,7 +5,7 @@ use tower_layer::Layer;
 
 use super::ReplayStore;
 use super::service::Replay;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, positive};
 
 /// Rejects replayed messages. See the [module docs](crate::replay).
 #[derive(Clone, Debug)]
@@ -38,12 +38,7 @@ impl ReplayLayer {
     ///
     /// [`ConfigError::ZeroDuration`] for a zero window.
     pub fn window(mut self, window: Duration) -> Result<Self, ConfigError> {
-        if window.is_zero() {
-            return Err(ConfigError::ZeroDuration {
-                name: "replay window",
-            });
-        }
-        self.window = window;
+        self.window = positive(window, "replay window")?;
         Ok(self)
     }
 }

@@ -5,9 +5,9 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use super::Freshness;
-use crate::boxed_future::ResponseFuture;
 use super::layer::ReplayLayer;
 use crate::body::GuardBody;
+use crate::boxed_future::ResponseFuture;
 use crate::error::{GuardError, RejectionKind};
 use crate::observe;
 use crate::store::Chain;

@@ -4,7 +4,7 @@ use tower_layer::Layer;
 
 use super::resolver::KeyResolver;
 use super::service::VerifyWebhook;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, positive};
 use crate::limit::DEFAULT_BODY_LIMIT;
 
 /// Default time allowed to receive the whole body: 30 seconds.
@@ -44,12 +44,7 @@ impl<R: KeyResolver> VerifyWebhookLayer<R> {
     ///
     /// [`ConfigError::ZeroDuration`] for a zero timeout.
     pub fn body_timeout(mut self, timeout: Duration) -> Result<Self, ConfigError> {
-        if timeout.is_zero() {
-            return Err(ConfigError::ZeroDuration {
-                name: "body timeout",
-            });
-        }
-        self.body_timeout = timeout;
+        self.body_timeout = positive(timeout, "body timeout")?;
         Ok(self)
     }
 }

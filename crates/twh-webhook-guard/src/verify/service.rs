@@ -10,9 +10,9 @@ use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use tower_service::Service;
 use twh_sig::{VerifyError, VerifyErrorKind};
 
-use crate::boxed_future::ResponseFuture;
 use super::resolver::{KeyResolver, ResolveError, VerifiedWebhook};
 use crate::body::GuardBody;
+use crate::boxed_future::ResponseFuture;
 use crate::error::{GuardError, RejectionKind};
 use crate::observe;
 use crate::store::Chain;
