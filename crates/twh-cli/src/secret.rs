@@ -287,7 +287,11 @@ pub(crate) struct MigrateArgs {
     /// Overwrite secrets that are newer in the target.
     #[arg(long)]
     force: bool,
-    /// Principal recorded as author (default `cli:$USER`).
+    /// Append a hash-chained audit record of every read of the source and
+    /// every write to the target to this file.
+    #[arg(long, env = "TWH_AUDIT_LOG", value_name = "PATH")]
+    audit_log: Option<PathBuf>,
+    /// Principal recorded as author and in audit records (default `cli:$USER`).
     #[arg(long = "as", value_name = "PRINCIPAL")]
     principal: Option<String>,
 }
@@ -376,17 +380,32 @@ fn open(s: &StoreArgs) -> Result<Arc<dyn SecretProvider>, Failure> {
         .as_deref()
         .map_or_else(default_principal, Principal::new);
     let p = open_url(&s.store, s.key_file.as_deref(), &principal)?;
-    Ok(match &s.audit_log {
-        Some(log) => Arc::new(AuditedProvider::new(
-            p,
-            Arc::new(CheckedSink {
-                inner: JsonFileSink::open(log).map_err(fail)?,
-                path: log.clone(),
-            }),
-            principal,
-        )),
+    let sink = audit_sink(s.audit_log.as_deref())?;
+    Ok(audited(p, sink.as_ref(), &principal))
+}
+
+/// The `--audit-log` sink, if one was asked for (one per run, shared by every
+/// provider the command opens, so their records form one chain).
+fn audit_sink(log: Option<&Path>) -> Result<Option<Arc<dyn AuditSink>>, Failure> {
+    let Some(log) = log else {
+        return Ok(None);
+    };
+    Ok(Some(Arc::new(CheckedSink {
+        inner: JsonFileSink::open(log).map_err(fail)?,
+        path: log.to_path_buf(),
+    })))
+}
+
+/// `p`, audited to `sink` as `principal` when there is a sink.
+fn audited(
+    p: Arc<dyn SecretProvider>,
+    sink: Option<&Arc<dyn AuditSink>>,
+    principal: &Principal,
+) -> Arc<dyn SecretProvider> {
+    match sink {
+        Some(sink) => Arc::new(AuditedProvider::new(p, Arc::clone(sink), principal.clone())),
         None => p,
-    })
+    }
 }
 
 /// The first audit record that could not be written in this run.
@@ -912,6 +931,9 @@ async fn migrate(a: MigrateArgs) -> Result<(), Failure> {
         .map_or_else(default_principal, Principal::new);
     let from = open_url(&a.from, a.from_key_file.as_deref(), &principal)?;
     let to = open_url(&a.to, a.to_key_file.as_deref(), &principal)?;
+    let sink = audit_sink(a.audit_log.as_deref())?;
+    let from = audited(from, sink.as_ref(), &principal);
+    let to = audited(to, sink.as_ref(), &principal);
     let mode = if a.force {
         ImportMode::Force
     } else {

@@ -9,6 +9,7 @@
 mod delivery;
 mod generate;
 mod partner_shell;
+mod regressions;
 mod rejects;
 mod review;
 mod roundtrip;
