@@ -307,6 +307,14 @@ impl<P: Clone> State<P> {
         principal: &Principal,
         grace: Duration,
     ) -> Result<Version, SecretError> {
+        if value.is_empty() {
+            return Err(SecretError::invalid(format!(
+                "secret {name}: an empty value is not a secret"
+            )));
+        }
+        if let Some(rec) = self.secrets.get(name) {
+            Self::refuse_revoked_value(sealer, name, rec, value)?;
+        }
         let now = crate::clock::trunc_millis(now);
         let rec = self.secrets.entry(name.clone()).or_insert_with(|| Record {
             meta: SecretMetadata::new(now, principal.clone()),
@@ -322,6 +330,32 @@ impl<P: Clone> State<P> {
             payload: Some(payload),
         });
         Ok(version)
+    }
+
+    /// A revoked value never becomes current again, whether it comes back
+    /// through `put`, an `.env` import or a rollback to an older version
+    /// holding the same bytes (compared in constant time, each revoked
+    /// version opened with its own name and version binding).
+    fn refuse_revoked_value<S: Sealer<Payload = P>>(
+        sealer: &S,
+        name: &SecretName,
+        rec: &Record<P>,
+        value: &SecretValue,
+    ) -> Result<(), SecretError> {
+        for old in &rec.versions {
+            let (VersionState::Revoked { .. }, Some(payload)) = (&old.info.state, &old.payload)
+            else {
+                continue;
+            };
+            if sealer.open(name, old.info.version, payload)?.ct_eq(value) {
+                return Err(SecretError::invalid(format!(
+                    "secret {name}: this value was revoked as version {}; a revoked value \
+                     never becomes current again (generate a new one)",
+                    old.info.version
+                )));
+            }
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments, reason = "internal plumbing")]

@@ -172,6 +172,19 @@ pub async fn full_lifecycle(p: &dyn SecretProvider, clock: &FakeClock) {
         p.active(&n).await,
         Err(SecretError::Revoked { .. })
     ));
+    // a revoked value cannot come back as current (put, .env import…)
+    let err = p.put(&n, val("one"), PutOptions::new()).await.unwrap_err();
+    assert!(
+        matches!(err, SecretError::InvalidInput { .. }),
+        "revoked value re-put: {err:?}"
+    );
+    assert!(err.to_string().contains("revoked as version 1"), "{err}");
+    assert_eq!(p.versions(&n).await.unwrap().len(), 4, "nothing appended");
+    // an empty value is never a secret
+    assert!(matches!(
+        p.put(&n, val(""), PutOptions::new()).await,
+        Err(SecretError::InvalidInput { .. })
+    ));
     // a new put after a full revocation makes a fresh current
     let v5 = p.put(&n, val("five"), PutOptions::new()).await.unwrap();
     assert_eq!(v5, v(5));
