@@ -12,7 +12,7 @@
 //! or the tampered/replayed requests were not both rejected.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "example")]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -73,7 +73,7 @@ fn parse_args() -> Result<Args, String> {
             "-h" | "--help" => {
                 println!(
                     "hub_demo [--events N] [--store URL] [--outbox PATH]\n\n\
-                     --events N     events to generate (default 1000; each goes to both partners)\n\
+                     --events N     events to generate (default 1000, at least 10; each goes to both partners)\n\
                      --store URL    secret store (default: a new file store in a temp dir)\n\
                      --outbox PATH  outbox database (default: in the temp dir)\n\
                      --cleanup      remove the temp dir (store, audit log) at the end"
@@ -431,6 +431,8 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         Arc::new(CachedProvider::new(audited).with_ttl(Duration::from_millis(250)));
     let keys = SecretStoreKeys::new(Arc::clone(&store));
     let outbox = Outbox::open(&outbox_path).await?;
+    // A kept `--outbox` may hold earlier runs: count only what this run adds.
+    let before = outbox.stats().await?;
     println!(
         "The Warehouse Hub demo — {} events to 2 partners",
         args.events
@@ -512,7 +514,9 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     let mut outage: Option<tokio::task::JoinHandle<Partner>> = None;
     let (mut rotated, mut went_down) = (false, false);
     let stream_start = Instant::now();
-    let chunk = 20;
+    // At least ~20 chunks, so the rotation, outage and hostile requests
+    // (at 25 %, 40 %, 60 % of the stream) happen for small runs too.
+    let chunk = (n / 20).clamp(1, 20);
     for start in (0..n).step_by(chunk) {
         let mut batch = Vec::new();
         for i in start..(start + chunk).min(n) {
@@ -526,7 +530,7 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         let ids = outbox.send_batch(batch).await?;
         sent.extend(endpoints.into_iter().zip(ids));
 
-        let progress = start * 100 / n;
+        let progress = (start + chunk).min(n) * 100 / n;
         if progress >= 25 && !rotated {
             rotated = true;
             let name = SecretName::new("webhooks/acme-retail")?;
@@ -588,7 +592,12 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     let elapsed = stream_start.elapsed();
     dispatcher.shutdown().await;
     tokio::time::sleep(Duration::from_millis(200)).await; // last alert webhook
-    let stats = outbox.stats().await?;
+    let mut stats = outbox.stats().await?;
+    stats.delivered -= before.delivered;
+    stats.failed -= before.failed;
+    stats.attempts -= before.attempts;
+    stats.retried -= before.retried;
+    let this_run: HashSet<&str> = sent.iter().map(|(_, id)| id.as_str()).collect();
 
     let mut lost = 0_u64;
     let mut duplicates = 0_u64;
@@ -603,6 +612,9 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     let mut rejected: BTreeMap<String, u64> = BTreeMap::new();
     for p in &partners {
         for a in outbox.attempts_by_endpoint(p.id, u32::MAX).await? {
+            if !this_run.contains(a.message_id.as_str()) {
+                continue;
+            }
             let reason = match (a.status, a.error.as_deref()) {
                 (_, Some(e)) => format!("{e} (receiver down)"),
                 (Some(s), None) if !(200..300).contains(&s) => format!("HTTP {s}"),
@@ -648,8 +660,8 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     }
     for (what, status, problem) in &direct {
         row(
-            &format!("rejected: direct {what} request"),
-            format!("{status} ({problem})"),
+            &format!("direct {what} request"),
+            format!("rejected with HTTP {status} ({problem})"),
         );
     }
     for p in &partners {
@@ -673,6 +685,15 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         ),
     );
     let ms = |d: Option<Duration>| d.map_or("-".to_owned(), |d| format!("{} ms", d.as_millis()));
+    if before.delivered + before.pending > 0 {
+        row(
+            "outbox reused",
+            format!(
+                "{} earlier messages not counted above (latency covers all)",
+                before.delivered + before.failed + before.pending
+            ),
+        );
+    }
     row(
         "delivery latency p50 / p99",
         format!("{} / {}", ms(stats.latency_p50), ms(stats.latency_p99)),
@@ -689,25 +710,35 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
             elapsed.as_secs_f64()
         ),
     );
-    row(
-        "delivery log (SQLite outbox)",
-        outbox_path.display().to_string(),
-    );
-    row(
-        "  read it with",
-        format!(
-            "twh delivery log --endpoint acme-retail --outbox {}",
-            outbox_path.display()
-        ),
-    );
-    row(
-        "audit log (hash-chained JSONL)",
-        audit_path.display().to_string(),
-    );
-    row(
-        "  check it with",
-        format!("twh audit verify {}", audit_path.display()),
-    );
+    let outbox_kept = !args.cleanup || !outbox_path.starts_with(&work);
+    if outbox_kept {
+        row(
+            "delivery log (SQLite outbox)",
+            outbox_path.display().to_string(),
+        );
+        row(
+            "  read it with",
+            format!(
+                "twh delivery log --endpoint acme-retail --outbox {}",
+                outbox_path.display()
+            ),
+        );
+    }
+    if args.cleanup {
+        row(
+            "audit log, store",
+            "removed (--cleanup); run without it to keep them".to_owned(),
+        );
+    } else {
+        row(
+            "audit log (hash-chained JSONL)",
+            audit_path.display().to_string(),
+        );
+        row(
+            "  check it with",
+            format!("twh audit verify {}", audit_path.display()),
+        );
+    }
     println!("{line}");
 
     let ok = drained
