@@ -42,8 +42,8 @@ fn hub_demo_delivers_everything_with_a_small_stream() {
     assert_eq!(row("messages sent (2 partners)"), "240");
     assert_eq!(row("delivered (acknowledged once)"), "240");
     assert_eq!(row("lost"), "0");
-    assert!(row("rejected: direct replayed request").starts_with("409"));
-    assert!(row("rejected: direct tampered request").starts_with("401"));
+    assert!(row("direct replayed request").starts_with("rejected with HTTP 409"));
+    assert!(row("direct tampered request").starts_with("rejected with HTTP 401"));
     assert!(
         row("rejected/failed: connect (receiver down)")
             .parse::<u64>()
@@ -59,6 +59,42 @@ fn hub_demo_delivers_everything_with_a_small_stream() {
     );
     assert!(row("retried (needed > 1 attempt)").parse::<u64>().unwrap() > 0);
     assert!(stdout.contains("OK: every event delivered"));
-    // The kept outbox holds the delivery log.
+    // The kept outbox holds the delivery log; the removed audit log is not advertised.
     assert!(outbox.is_file());
+    assert_eq!(
+        row("delivery log (SQLite outbox)"),
+        outbox.display().to_string()
+    );
+    assert!(!stdout.contains("twh audit verify"), "{stdout}");
+}
+
+#[test]
+fn hub_demo_runs_the_whole_scenario_with_the_smallest_stream() {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "--quiet",
+            "--example",
+            "hub_demo",
+            "--features",
+            "full",
+            "--",
+        ])
+        .args(["--events", "10", "--cleanup"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demo failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for step in [
+        "rotated webhooks/acme-retail",
+        "receiver DOWN",
+        "direct tampered request",
+    ] {
+        assert!(stdout.contains(step), "no {step:?} in:\n{stdout}");
+    }
 }
