@@ -81,8 +81,8 @@ impl MasterKey {
     /// by group or others (`0600`/`0400`).
     ///
     /// # Errors
-    /// [`SecretError::PermissionDenied`] for a group/world-accessible file,
-    /// [`SecretError::Backend`] when it cannot be read, `InvalidInput` when malformed.
+    /// [`SecretError::Backend`] for a group/world-accessible file or one that
+    /// cannot be read, `InvalidInput` when malformed.
     pub fn from_key_file(path: &Path) -> Result<Self, SecretError> {
         let meta = std::fs::metadata(path).map_err(|e| {
             SecretError::io(format!("reading master key file {}", path.display()), e)
@@ -98,15 +98,18 @@ impl MasterKey {
             use std::os::unix::fs::PermissionsExt as _;
             let mode = meta.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
-                return Err(SecretError::PermissionDenied {
-                    principal: "master key file".to_owned(),
-                    operation: "use",
-                    name: format!(
-                        "{} (mode {mode:04o}: it is group/world accessible; run `chmod 600 {}`)",
+                return Err(SecretError::backend(
+                    format!(
+                        "master key file {} is group/world accessible (mode {mode:04o}); \
+                         run `chmod 600 {}`",
                         path.display(),
                         path.display()
                     ),
-                });
+                    std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        "refusing a master key others can read",
+                    ),
+                ));
             }
         }
         let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
@@ -233,8 +236,12 @@ mod tests {
         assert_eq!(MasterKey::from_key_file(&p).unwrap().bytes(), k.bytes());
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = MasterKey::from_key_file(&p).unwrap_err();
-        assert!(matches!(err, SecretError::PermissionDenied { .. }), "{err}");
-        assert!(err.to_string().contains("chmod 600"), "{err}");
+        assert!(matches!(err, SecretError::Backend { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("is group/world accessible (mode 0644); run `chmod 600"),
+            "{err}"
+        );
         // Refuses to overwrite.
         assert!(k.write_key_file(&p).is_err());
     }
