@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use crate::failure::Failure;
+use crate::out::outln;
 
 /// Audit log commands.
 #[derive(Debug, Subcommand)]
@@ -32,7 +33,7 @@ pub(crate) fn run(cmd: &AuditCommand) -> Result<(), Failure> {
             };
             match r {
                 Ok(v) => {
-                    println!("ok: {} records, head {}", v.records, v.head);
+                    outln!("ok: {} records, head {}", v.records, v.head)?;
                     Ok(())
                 }
                 Err(e) => Err(Failure::failed(format!("{}: {e}", a.file.display()))),

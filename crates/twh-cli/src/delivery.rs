@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 use twh_delivery::{AttemptLog, Outbox};
 
 use crate::failure::Failure;
+use crate::out::outln;
 
 /// Default outbox location (relative to the working directory).
 const DEFAULT_OUTBOX: &str = "./.twh/outbox.db";
@@ -104,26 +105,26 @@ async fn retry(args: &RetryArgs) -> Result<(), Failure> {
             .set_endpoint_enabled(&endpoint.id, true, None)
             .await
             .map_err(Failure::usage)?;
-        println!("endpoint {} re-enabled", endpoint.id);
+        outln!("endpoint {} re-enabled", endpoint.id)?;
     }
     let n = outbox
         .requeue_failed(&endpoint.id)
         .await
         .map_err(Failure::usage)?;
-    println!(
+    outln!(
         "re-queued {n} failed message(s) of endpoint {}",
         endpoint.id
-    );
+    )?;
     if !endpoint.enabled && !args.enable {
         let reason = outbox
             .disabled_reason(&endpoint.id)
             .await
             .map_err(Failure::usage)?
             .unwrap_or_else(|| "disabled".to_owned());
-        println!(
+        outln!(
             "note: endpoint {} is disabled ({reason}); they are sent once it is enabled (--enable)",
             endpoint.id
-        );
+        )?;
     }
     Ok(())
 }
@@ -134,10 +135,10 @@ async fn prune(args: &PruneArgs) -> Result<(), Failure> {
         .prune_delivered(args.older_than)
         .await
         .map_err(Failure::usage)?;
-    println!(
+    outln!(
         "pruned {n} delivered message(s) older than {}",
         humantime::format_duration(args.older_than)
-    );
+    )?;
     Ok(())
 }
 
@@ -149,15 +150,21 @@ async fn log(args: &LogArgs) -> Result<(), Failure> {
         (None, None) => return Err(Failure::usage("give --endpoint or --message")),
     }
     .map_err(Failure::usage)?;
-    println!(
+    outln!(
         "{:<24}  {:<28}  {:<16}  {:>3}  {:<10}  {:>9}  {:<9}  response",
-        "time (UTC)", "message", "endpoint", "#", "result", "latency", "outcome"
-    );
+        "time (UTC)",
+        "message",
+        "endpoint",
+        "#",
+        "result",
+        "latency",
+        "outcome"
+    )?;
     for a in &rows {
-        println!("{}", format_row(a));
+        outln!("{}", format_row(a))?;
     }
     if rows.is_empty() {
-        println!("(no attempts)");
+        outln!("(no attempts)")?;
     }
     Ok(())
 }

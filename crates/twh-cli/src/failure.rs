@@ -12,6 +12,8 @@ pub(crate) enum Failure {
     Rejected(String),
     /// An operation failed (secret store, audit log): exit 1.
     Failed(String),
+    /// Stdout was closed by its reader (`| head`): stop, print nothing, exit 0.
+    Quiet,
 }
 
 impl Failure {
@@ -38,6 +40,7 @@ impl Failure {
                 eprintln!("twh: error: {message}");
                 ExitCode::from(1)
             }
+            Self::Quiet => ExitCode::SUCCESS,
         }
     }
 }

@@ -5,6 +5,7 @@ use twh_sig::secrecy::ExposeSecret as _;
 use twh_sig::{SigningKey, WebhookSecret};
 
 use crate::failure::Failure;
+use crate::out::outln;
 
 /// Text form of a generated symmetric secret.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -33,8 +34,8 @@ pub(crate) struct GenerateArgs {
 pub(crate) fn run(args: &GenerateArgs) -> Result<(), Failure> {
     if args.asymmetric {
         let key = SigningKey::generate();
-        println!("{}", key.to_whsk().expose_secret());
-        println!("{}", key.verifying_key().to_whpk());
+        outln!("{}", key.to_whsk().expose_secret())?;
+        outln!("{}", key.verifying_key().to_whpk())?;
         return Ok(());
     }
     let secret = WebhookSecret::generate();
@@ -43,6 +44,6 @@ pub(crate) fn run(args: &GenerateArgs) -> Result<(), Failure> {
         Format::Hex => secret.to_hex(),
         Format::Base64 => secret.to_base64(),
     };
-    println!("{}", text.expose_secret());
+    outln!("{}", text.expose_secret())?;
     Ok(())
 }

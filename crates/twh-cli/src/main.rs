@@ -9,6 +9,7 @@ mod delivery;
 mod failure;
 mod generate;
 mod keys;
+mod out;
 mod secret;
 mod sign;
 mod verify;

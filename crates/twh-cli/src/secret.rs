@@ -19,6 +19,7 @@ use twh_secrets::{
 use zeroize::Zeroizing;
 
 use crate::failure::Failure;
+use crate::out::outln;
 
 /// Largest value `put` reads from stdin.
 const MAX_VALUE_BYTES: u64 = 1024 * 1024;
@@ -520,6 +521,10 @@ pub(crate) fn run(cmd: SecretCmd) -> Result<(), Failure> {
         (Ok(()), Some(audit)) => Err(Failure::failed(format!(
             "the operation was carried out, but {audit}"
         ))),
+        // A closed stdout must not hide a missing audit record.
+        (Err(Failure::Quiet), Some(audit)) => Err(Failure::failed(format!(
+            "the operation was carried out, but {audit}"
+        ))),
         (Err(e), Some(audit)) => {
             eprintln!("twh: error: {audit}");
             Err(e)
@@ -534,7 +539,7 @@ async fn run_async(cmd: SecretCmd) -> Result<(), Failure> {
         SecretCmd::Get(a) => get(a).await,
         SecretCmd::List(a) => {
             for n in open(&a.store)?.list(&a.prefix).await.map_err(fail)? {
-                println!("{n}");
+                outln!("{n}")?;
             }
             Ok(())
         }
@@ -549,21 +554,21 @@ async fn run_async(cmd: SecretCmd) -> Result<(), Failure> {
             // No extra read to find out (it would add an audit record): say
             // only what is true either way — after `revoke --all` the replaced
             // version stays revoked.
-            println!(
+            outln!(
                 "{n}: version {v} is current; the version it replaced stays valid for {} \
                  unless it was revoked",
                 humantime::format_duration(a.grace)
-            );
+            )?;
             Ok(())
         }
         SecretCmd::Rollback(a) => {
             let p = open(&a.store)?;
             let n = name(&a.name)?;
             let v = p.rollback(&n, version(a.to)?).await.map_err(fail)?;
-            println!(
+            outln!(
                 "{n}: version {v} (the value of version {}) is current",
                 a.to
-            );
+            )?;
             Ok(())
         }
         SecretCmd::Revoke(a) => {
@@ -576,9 +581,9 @@ async fn run_async(cmd: SecretCmd) -> Result<(), Failure> {
             let done = p.revoke(&n, target, &a.reason).await.map_err(fail)?;
             let list: Vec<String> = done.iter().map(ToString::to_string).collect();
             if list.is_empty() {
-                println!("{n}: nothing left to revoke");
+                outln!("{n}: nothing left to revoke")?;
             } else {
-                println!("{n}: revoked version(s) {}", list.join(", "));
+                outln!("{n}: revoked version(s) {}", list.join(", "))?;
             }
             Ok(())
         }
@@ -586,7 +591,7 @@ async fn run_async(cmd: SecretCmd) -> Result<(), Failure> {
             let p = open(&a.store)?;
             let n = name(&a.name)?;
             p.destroy(&n, version(a.version)?).await.map_err(fail)?;
-            println!("{n}: version {} destroyed (metadata kept)", a.version);
+            outln!("{n}: version {} destroyed (metadata kept)", a.version)?;
             Ok(())
         }
         SecretCmd::Backup(a) => backup(a).await,
@@ -648,9 +653,9 @@ fn init(s: &StoreArgs) -> Result<(), Failure> {
         }
         return Err(fail(e));
     }
-    println!("created store {}", path.display());
-    println!("{key_note}");
-    println!("master key id: {id}");
+    outln!("created store {}", path.display())?;
+    outln!("{key_note}")?;
+    outln!("master key id: {id}")?;
     Ok(())
 }
 
@@ -705,7 +710,7 @@ async fn put(a: PutArgs) -> Result<(), Failure> {
     }
     let p = open(&a.store)?;
     let v = p.put(&n, value, opts).await.map_err(fail)?;
-    println!("{n}: version {v} is current");
+    outln!("{n}: version {v} is current")?;
     Ok(())
 }
 
@@ -729,23 +734,23 @@ async fn get(a: GetArgs) -> Result<(), Failure> {
                 }
             })
             .and_then(|()| out.flush());
-        return r.map_err(|e| Failure::failed(format!("writing stdout: {e}")));
+        return crate::out::checked(r);
     }
     let meta = p.metadata(&n).await.map_err(fail)?;
-    println!("name: {n}");
-    println!("version: {}", s.version());
-    println!("state: {}", state_text(s.state()));
-    println!("created: {} by {}", when(s.created_at()), s.created_by());
-    println!("length: {} bytes", s.value().len());
+    outln!("name: {n}")?;
+    outln!("version: {}", s.version())?;
+    outln!("state: {}", state_text(s.state()))?;
+    outln!("created: {} by {}", when(s.created_at()), s.created_by())?;
+    outln!("length: {} bytes", s.value().len())?;
     for (k, v) in &meta.labels {
-        println!("label: {k}={v}");
+        outln!("label: {k}={v}")?;
     }
     if let Some(r) = meta.rotation {
-        println!(
+        outln!(
             "rotation: every {}, grace {}",
             humantime::format_duration(r.max_age),
             humantime::format_duration(r.grace)
-        );
+        )?;
     }
     Ok(())
 }
@@ -772,13 +777,13 @@ async fn versions(a: NameArgs) -> Result<(), Failure> {
     let p = open(&a.store)?;
     let n = name(&a.name)?;
     for v in p.versions(&n).await.map_err(fail)? {
-        println!(
+        outln!(
             "{}\t{}\t{}\t{}",
             v.version,
             state_text(&v.state),
             when(v.created_at),
             v.created_by
-        );
+        )?;
     }
     Ok(())
 }
@@ -820,12 +825,12 @@ async fn backup(a: BackupArgs) -> Result<(), Failure> {
         twh_secrets::backup(p.as_ref(), std::io::BufWriter::new(file), &recipient, &prog).await;
     match result {
         Ok(r) => {
-            println!(
+            outln!(
                 "backup {}: {} secrets, {} versions",
                 a.out.display(),
                 r.secrets,
                 r.versions
-            );
+            )?;
             Ok(())
         }
         Err(e) => {
@@ -870,13 +875,13 @@ async fn restore(a: RestoreArgs) -> Result<(), Failure> {
         )),
         other => fail(other),
     })?;
-    println!(
+    outln!(
         "restored: {} created, {} updated, {} unchanged, {} refused",
         r.created,
         r.updated,
         r.unchanged,
         r.refused.len()
-    );
+    )?;
     if r.refused.is_empty() {
         Ok(())
     } else {
@@ -907,20 +912,20 @@ async fn import_env(a: ImportEnvArgs) -> Result<(), Failure> {
         .await
         .map_err(fail)?;
     for n in &r.imported {
-        println!("imported {n}");
+        outln!("imported {n}")?;
     }
     for n in &r.unchanged {
-        println!("unchanged {n}");
+        outln!("unchanged {n}")?;
     }
     for v in &r.skipped {
         eprintln!("skipped {v}: it does not map to a valid secret name");
     }
-    println!(
+    outln!(
         "{} imported, {} unchanged, {} skipped",
         r.imported.len(),
         r.unchanged.len(),
         r.skipped.len()
-    );
+    )?;
     Ok(())
 }
 
@@ -958,18 +963,20 @@ async fn migrate(a: MigrateArgs) -> Result<(), Failure> {
             twh_secrets::ImportOutcome::Updated => "updated",
             _ => "unchanged",
         };
-        println!(
+        outln!(
             "{}\t{outcome}\t{} versions\tsha256:{}",
-            s.name, s.versions, s.content_hash
-        );
+            s.name,
+            s.versions,
+            s.content_hash
+        )?;
     }
-    println!(
+    outln!(
         "{} created, {} updated, {} unchanged ({} versions)",
         r.created(),
         r.updated(),
         r.unchanged(),
         r.versions()
-    );
+    )?;
     Ok(())
 }
 
@@ -995,17 +1002,17 @@ async fn rotate_due(a: RotateDueArgs) -> Result<(), Failure> {
     let prog = progress("rotate-due");
     let r = rotator.rotate_due(&prog).await.map_err(fail)?;
     for (n, v) in &r.rotated {
-        println!("rotated {n} to version {v}");
+        outln!("rotated {n} to version {v}")?;
     }
     for (n, e) in &r.failed {
         eprintln!("failed {n}: {e}");
     }
-    println!(
+    outln!(
         "{} rotated, {} not due, {} failed",
         r.rotated.len(),
         r.not_due.len(),
         r.failed.len()
-    );
+    )?;
     if r.failed.is_empty() {
         Ok(())
     } else {

@@ -8,6 +8,7 @@ use twh_sig::{Message, Scheme, Signer, new_message_id};
 
 use crate::failure::Failure;
 use crate::keys::{KeyArgs, parse_scheme, read_body};
+use crate::out::out;
 
 /// Arguments of `twh sign`.
 #[derive(Debug, Args)]
@@ -47,6 +48,6 @@ pub(crate) fn run(args: &SignArgs) -> Result<(), Failure> {
     let headers = signer
         .sign(&Message::new(&id, timestamp, &body))
         .map_err(Failure::usage)?;
-    print!("{headers}");
+    out!("{headers}")?;
     Ok(())
 }

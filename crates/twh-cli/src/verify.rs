@@ -9,6 +9,7 @@ use twh_sig::{Scheme, Verifier, VerifyError};
 
 use crate::failure::Failure;
 use crate::keys::{KeyArgs, parse_scheme, read_body};
+use crate::out::outln;
 
 /// Arguments of `twh verify`.
 #[derive(Debug, Args)]
@@ -93,7 +94,7 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), Failure> {
     if let Some(ts) = verified.timestamp {
         line.push_str(&format!(" timestamp={ts}"));
     }
-    println!("{line}");
+    outln!("{line}")?;
     Ok(())
 }
 

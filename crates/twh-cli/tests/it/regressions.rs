@@ -111,3 +111,97 @@ fn migrate_is_audited() {
     let verified = d.ok(&["audit", "verify", "audit.jsonl"], b"");
     assert!(verified.starts_with("ok: "), "{verified}");
 }
+
+/// Runs `cmd` with its stdout pipe closed by the reader before the command
+/// writes: the read end is dropped first, then stdin is written and closed
+/// (commands that read stdin print only after that, so for them the order
+/// is certain). Returns the exit code and stderr.
+fn with_closed_stdout(mut cmd: Command, stdin: &[u8]) -> (Option<i32>, String) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut input = child.stdin.take().unwrap();
+    let _ = input.write_all(stdin);
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), text(&out.stderr))
+}
+
+/// `twh secret list | head -1` used to panic ("failed printing to stdout:
+/// Broken pipe", exit 101). A reader that goes away now ends the command
+/// quietly with exit 0, like `ripgrep`.
+#[test]
+fn closed_stdout_exits_quietly() {
+    let d = Dir::new();
+    d.ok(&["secret", "init"], b"");
+    let key = d.ok(&["secret", "generate"], b"");
+    let key = key.trim();
+    let cases: Vec<(&str, Vec<&str>, &[u8])> = vec![
+        ("put", vec!["secret", "put", "webhooks/a"], b"value-a"),
+        ("sign", vec!["sign", "--secret", key], b"{\"order\":1}"),
+        ("generate", vec!["secret", "generate", "--asymmetric"], b""),
+        ("list", vec!["secret", "list"], b""),
+        ("versions", vec!["secret", "versions", "webhooks/a"], b""),
+        (
+            "get --reveal",
+            vec!["secret", "get", "webhooks/a", "--reveal"],
+            b"",
+        ),
+    ];
+    for (what, args, stdin) in cases {
+        let (code, stderr) = with_closed_stdout(d.cmd(&args), stdin);
+        assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+        assert_eq!(code, Some(0), "{what}: {stderr}");
+        assert_eq!(stderr, "", "{what}");
+    }
+    // The operations ran: `put` stored its value before it failed to print.
+    assert_eq!(
+        d.ok(&["secret", "get", "webhooks/a", "--reveal"], b""),
+        "value-a"
+    );
+}
+
+/// Any other write error (here: a full disk) is a one-line failure, exit 1.
+#[cfg(target_os = "linux")]
+#[test]
+fn unwritable_stdout_is_a_failure() {
+    let d = Dir::new();
+    let out = d
+        .cmd(&["secret", "generate"])
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("writing to stdout"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// `twh delivery log … | head -1` panicked the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_stdout_exits_quietly_for_delivery_log() {
+    let d = Dir::new();
+    let path = d.path().join("outbox.db");
+    let outbox = twh_delivery::Outbox::open(&path).await.unwrap();
+    let ep = twh_delivery::Endpoint::new("acme", "https://example.com/hooks").unwrap();
+    outbox
+        .register_endpoint(&ep, &twh_delivery::StaticKeys::new())
+        .await
+        .unwrap();
+    let args = [
+        "delivery",
+        "log",
+        "--endpoint",
+        "acme",
+        "--outbox",
+        path.to_str().unwrap(),
+    ];
+    let (code, stderr) = with_closed_stdout(d.cmd(&args), b"");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(code, Some(0), "{stderr}");
+}
