@@ -45,7 +45,10 @@ impl Env {
         let mut child = c.spawn().unwrap();
         let mut input = child.stdin.take().unwrap();
         if let Some(bytes) = stdin {
-            input.write_all(bytes).unwrap();
+            // The process may exit before reading stdin (usage errors): that is fine.
+            if let Err(e) = input.write_all(bytes) {
+                assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+            }
         }
         drop(input);
         child.wait_with_output().unwrap()
