@@ -11,9 +11,9 @@ use clap::{Args, Subcommand};
 use twh_secrets::secrecy::SecretString;
 use twh_secrets::{
     AuditEvent, AuditSink, AuditedProvider, BackupIdentity, BackupRecipient, DEFAULT_STORE_URL,
-    DefaultKeySource, EnvMapping, EnvSource, FileProvider, ImportMode, JsonFileSink, MasterKey,
-    MasterKeySource, MemoryProvider, Principal, Progress, PutOptions, RevokeTarget, RotationPolicy,
-    Rotator, SecretError, SecretName, SecretProvider, SecretValue, StoreUrl, Version, VersionState,
+    EnvMapping, EnvSource, FileProvider, ImportMode, JsonFileSink, MasterKey, MemoryProvider,
+    Principal, Progress, PutOptions, RevokeTarget, RotationPolicy, Rotator, SecretError,
+    SecretName, SecretProvider, SecretValue, StoreUrl, Version, VersionState,
     WebhookSecretGenerator,
 };
 use zeroize::Zeroizing;
@@ -31,9 +31,10 @@ pub(crate) struct StoreArgs {
     #[arg(long, env = "TWH_STORE", default_value = DEFAULT_STORE_URL, value_name = "URL")]
     store: String,
 
-    /// Master key file of a file store (default `<store>.key`). The environment
-    /// variable TWH_MASTER_KEY (base64 of 32 bytes) takes precedence.
-    #[arg(long, env = "TWH_MASTER_KEY_FILE", value_name = "PATH")]
+    /// Master key file of a file store. The key comes from, strongest first: this
+    /// flag, the environment variable TWH_MASTER_KEY (base64 of 32 bytes), the
+    /// environment variable TWH_MASTER_KEY_FILE (a path), `<store>.key`.
+    #[arg(long, value_name = "PATH")]
     key_file: Option<PathBuf>,
 
     /// Append a hash-chained audit record of every operation to this file.
@@ -279,10 +280,10 @@ pub(crate) struct MigrateArgs {
     /// Target store URL (a file store must exist: `twh secret init` it first).
     #[arg(long, value_name = "URL")]
     to: String,
-    /// Master key file of the source (default `<from>.key`; TWH_MASTER_KEY wins).
+    /// Master key file of the source. Without it: TWH_MASTER_KEY if set, else `<from>.key`.
     #[arg(long, value_name = "PATH")]
     from_key_file: Option<PathBuf>,
-    /// Master key file of the target (default `<to>.key`; TWH_MASTER_KEY wins).
+    /// Master key file of the target. Without it: TWH_MASTER_KEY if set, else `<to>.key`.
     #[arg(long, value_name = "PATH")]
     to_key_file: Option<PathBuf>,
     /// Overwrite secrets that are newer in the target.
@@ -338,20 +339,47 @@ fn default_principal() -> Principal {
     Principal::new(&format!("cli:{user}"))
 }
 
-fn key_source(url: &StoreUrl, key_file: Option<&Path>) -> Result<DefaultKeySource, Failure> {
-    let file = match key_file {
-        Some(p) => p.to_path_buf(),
-        None => url
-            .default_key_file()
-            .ok_or_else(|| Failure::usage("this store has no master key file"))?,
-    };
-    Ok(DefaultKeySource::new(file))
+/// `TWH_MASTER_KEY_FILE`, if set and not empty.
+fn env_key_file() -> Option<PathBuf> {
+    std::env::var_os("TWH_MASTER_KEY_FILE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Where a store's master key comes from, strongest first: a key file named
+/// on the command line (`flag`), `TWH_MASTER_KEY`, `fallback` (the path in
+/// `TWH_MASTER_KEY_FILE`, for commands with one store), `<store>.key`.
+#[derive(Debug, Clone, Copy)]
+struct KeyChoice<'a> {
+    flag: Option<&'a Path>,
+    fallback: Option<&'a Path>,
+}
+
+impl KeyChoice<'_> {
+    /// The key file used when neither the flag nor `TWH_MASTER_KEY` decides.
+    fn file(self, url: &StoreUrl) -> Result<PathBuf, Failure> {
+        match self.flag.or(self.fallback) {
+            Some(p) => Ok(p.to_path_buf()),
+            None => url
+                .default_key_file()
+                .ok_or_else(|| Failure::usage("this store has no master key file")),
+        }
+    }
+
+    fn load(self, url: &StoreUrl) -> Result<MasterKey, Failure> {
+        if self.flag.is_none() {
+            if let Some(key) = MasterKey::from_env().map_err(fail)? {
+                return Ok(key);
+            }
+        }
+        MasterKey::from_key_file(&self.file(url)?).map_err(fail)
+    }
 }
 
 /// Opens a store URL as `principal`.
 fn open_url(
     url_text: &str,
-    key_file: Option<&Path>,
+    key: KeyChoice<'_>,
     principal: &Principal,
 ) -> Result<Arc<dyn SecretProvider>, Failure> {
     let url = StoreUrl::parse(url_text).map_err(fail)?;
@@ -363,7 +391,7 @@ fn open_url(
                     path.display()
                 )));
             }
-            let key = key_source(&url, key_file)?.load().map_err(fail)?;
+            let key = key.load(&url)?;
             let p = FileProvider::open(path, key)
                 .map_err(fail)?
                 .with_principal(principal.clone());
@@ -380,7 +408,12 @@ fn open(s: &StoreArgs) -> Result<Arc<dyn SecretProvider>, Failure> {
         .principal
         .as_deref()
         .map_or_else(default_principal, Principal::new);
-    let p = open_url(&s.store, s.key_file.as_deref(), &principal)?;
+    let fallback = env_key_file();
+    let key = KeyChoice {
+        flag: s.key_file.as_deref(),
+        fallback: fallback.as_deref(),
+    };
+    let p = open_url(&s.store, key, &principal)?;
     let sink = audit_sink(s.audit_log.as_deref())?;
     Ok(audited(p, sink.as_ref(), &principal))
 }
@@ -622,13 +655,23 @@ fn init(s: &StoreArgs) -> Result<(), Failure> {
         )));
     }
     let mut written = None;
-    let (key, key_note) = match MasterKey::from_env().map_err(fail)? {
+    let fallback = env_key_file();
+    let choice = KeyChoice {
+        flag: s.key_file.as_deref(),
+        fallback: fallback.as_deref(),
+    };
+    // --key-file beats TWH_MASTER_KEY: a new key is written to that file.
+    let env_key = match choice.flag {
+        Some(_) => None,
+        None => MasterKey::from_env().map_err(fail)?,
+    };
+    let (key, key_note) = match env_key {
         Some(k) => (
             k,
             "master key: from TWH_MASTER_KEY (no key file written)".to_owned(),
         ),
         None => {
-            let file = key_source(&url, s.key_file.as_deref())?.key_file;
+            let file = choice.file(&url)?;
             if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| Failure::failed(format!("creating {}: {e}", dir.display())))?;
@@ -934,8 +977,17 @@ async fn migrate(a: MigrateArgs) -> Result<(), Failure> {
         .principal
         .as_deref()
         .map_or_else(default_principal, Principal::new);
-    let from = open_url(&a.from, a.from_key_file.as_deref(), &principal)?;
-    let to = open_url(&a.to, a.to_key_file.as_deref(), &principal)?;
+    // No TWH_MASTER_KEY_FILE here: one path cannot be the key of both stores.
+    let from_key = KeyChoice {
+        flag: a.from_key_file.as_deref(),
+        fallback: None,
+    };
+    let to_key = KeyChoice {
+        flag: a.to_key_file.as_deref(),
+        fallback: None,
+    };
+    let from = open_url(&a.from, from_key, &principal)?;
+    let to = open_url(&a.to, to_key, &principal)?;
     let sink = audit_sink(a.audit_log.as_deref())?;
     let from = audited(from, sink.as_ref(), &principal);
     let to = audited(to, sink.as_ref(), &principal);

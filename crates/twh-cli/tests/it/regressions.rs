@@ -205,3 +205,109 @@ async fn closed_stdout_exits_quietly_for_delivery_log() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+/// A key file named on the command line used to lose against
+/// `TWH_MASTER_KEY` in the environment ("the master key does not open this
+/// store"); the flag now wins, for every command including `init` and
+/// `migrate`.
+#[test]
+fn key_file_flags_beat_the_environment() {
+    let d = Dir::new();
+    let unrelated = twh_secrets::MasterKey::generate();
+    let unrelated = unrelated.to_base64();
+    let env = [(
+        "TWH_MASTER_KEY",
+        twh_secrets::secrecy::ExposeSecret::expose_secret(&unrelated),
+    )];
+    let ok = |args: &[&str], stdin: &[u8]| {
+        let out = d.run_env(args, &env, stdin);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    // init --key-file writes that key file although TWH_MASTER_KEY is set.
+    let init = ok(&["secret", "init", "--key-file", "a.key"], b"");
+    assert!(init.contains("master key file: a.key"), "{init}");
+    assert!(d.path().join("a.key").exists());
+    ok(
+        &["secret", "put", "webhooks/a", "--key-file", "a.key"],
+        b"v-a",
+    );
+    assert_eq!(
+        ok(&["secret", "list", "--key-file", "a.key"], b""),
+        "webhooks/a\n"
+    );
+    // Without the flag, TWH_MASTER_KEY still decides (and does not open it).
+    let out = d.run_env(&["secret", "list"], &env, b"");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    // TWH_MASTER_KEY_FILE alone selects the key file; the flag beats it too.
+    std::fs::copy(d.path().join("a.key"), d.path().join("env.key")).unwrap();
+    let out = d.run_env(
+        &["secret", "list"],
+        &[("TWH_MASTER_KEY_FILE", "env.key")],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = d.run_env(
+        &["secret", "list", "--key-file", "a.key"],
+        &[("TWH_MASTER_KEY_FILE", "missing.key")],
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // migrate: --from-key-file and --to-key-file beat TWH_MASTER_KEY.
+    ok(
+        &[
+            "secret",
+            "init",
+            "--store",
+            "file://./other",
+            "--key-file",
+            "b.key",
+        ],
+        b"",
+    );
+    let out = ok(
+        &[
+            "secret",
+            "migrate",
+            "--from",
+            "file://./.twh/store",
+            "--from-key-file",
+            "a.key",
+            "--to",
+            "file://./other",
+            "--to-key-file",
+            "b.key",
+        ],
+        b"",
+    );
+    assert!(out.contains("1 created"), "{out}");
+    let out = ok(
+        &[
+            "secret",
+            "get",
+            "webhooks/a",
+            "--reveal",
+            "--store",
+            "file://./other",
+            "--key-file",
+            "b.key",
+        ],
+        b"",
+    );
+    assert_eq!(out, "v-a");
+}
+
+/// `--help` says which source of the master key wins.
+#[test]
+fn help_states_the_key_precedence() {
+    let d = Dir::new();
+    let help = d.ok(&["secret", "list", "--help"], b"");
+    let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("strongest first: this flag, the environment variable TWH_MASTER_KEY"),
+        "{help}"
+    );
+    let help = d.ok(&["secret", "migrate", "--help"], b"");
+    assert!(help.contains("Without it: TWH_MASTER_KEY"), "{help}");
+}
