@@ -5,9 +5,9 @@ mod seal;
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -44,6 +44,46 @@ struct Inner {
     sealer: seal::Sealer,
     clock: Arc<dyn Clock>,
     principal: Principal,
+    /// The store content this process decoded last (see [`Decoded`]).
+    decoded: Mutex<Option<Decoded>>,
+}
+
+/// A verified, decoded store file, reused while the file on disk is the same.
+///
+/// "The same" means the same file (inode, length, modification time) with the
+/// same store MAC, read from its first few hundred bytes. The MAC covers every
+/// secret, state and label, so a writer's change (always a new file, renamed
+/// into place) changes it even when the filesystem's clock is too coarse to
+/// tell two writes apart; an edit made in place by anything else changes the
+/// modification time, so the file is decoded and checked in full again and
+/// the tampering is reported. A read of an unchanged store skips the JSON
+/// parse and MAC check of the whole file.
+struct Decoded {
+    stamp: FileStamp,
+    mac: Vec<u8>,
+    state: Arc<State<Sealed>>,
+}
+
+/// What identifies one version of the store file on disk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Self {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            inode,
+        }
+    }
 }
 
 impl fmt::Debug for FileProvider {
@@ -123,6 +163,7 @@ impl FileProvider {
                 sealer: seal::Sealer::new(&key),
                 clock: Arc::new(SystemClock),
                 principal: Principal::local(),
+                decoded: Mutex::default(),
             }),
         }
     }
@@ -147,6 +188,7 @@ impl FileProvider {
             sealer: i.sealer.clone(),
             clock: Arc::clone(&i.clock),
             principal: i.principal.clone(),
+            decoded: Mutex::default(),
         };
         f(&mut inner);
         Self {
@@ -228,29 +270,61 @@ impl Inner {
         Ok(f)
     }
 
-    fn load(&self) -> Result<State<Sealed>, SecretError> {
-        let bytes = match std::fs::read(&self.path) {
-            Ok(b) => b,
+    /// The store as it is on disk now: the cached decode when the file is
+    /// unchanged (see [`Decoded`]), else a full read, decode and MAC check.
+    fn load(&self) -> Result<Arc<State<Sealed>>, SecretError> {
+        let mut file = self.open_store()?;
+        let read_err = |e| SecretError::io(format!("reading store {}", self.path.display()), e);
+        let mut head = [0_u8; format::HEAD_LEN];
+        let mut have = 0;
+        while have < head.len() {
+            match file.read(&mut head[have..]).map_err(read_err)? {
+                0 => break,
+                n => have += n,
+            }
+        }
+        let stamp = FileStamp::of(&file.metadata().map_err(read_err)?);
+        let mac = format::peek_mac(&head[..have]);
+        let mut cache = self.decoded.lock().unwrap_or_else(PoisonError::into_inner);
+        if let (Some(mac), Some(d)) = (mac, cache.as_ref()) {
+            if d.stamp == stamp && d.mac == mac {
+                return Ok(Arc::clone(&d.state));
+            }
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(stamp.len).unwrap_or(0));
+        bytes.extend_from_slice(&head[..have]);
+        file.read_to_end(&mut bytes).map_err(read_err)?;
+        let state = Arc::new(format::decode(&bytes, &self.sealer)?);
+        *cache = format::peek_mac(&bytes).map(|mac| Decoded {
+            stamp,
+            mac: mac.to_vec(),
+            state: Arc::clone(&state),
+        });
+        Ok(state)
+    }
+
+    fn open_store(&self) -> Result<File, SecretError> {
+        let is_dir = || {
+            SecretError::invalid(format!(
+                "{} is a directory; the store path names the store file (e.g. .twh/store)",
+                self.path.display()
+            ))
+        };
+        match File::open(&self.path) {
+            Ok(f) if f.metadata().is_ok_and(|m| m.is_dir()) => Err(is_dir()),
+            Ok(f) => Ok(f),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(SecretError::invalid(format!(
+                Err(SecretError::invalid(format!(
                     "no secret store at {} (run `twh secret init`)",
                     self.path.display()
-                )));
+                )))
             }
-            Err(_) if self.path.is_dir() => {
-                return Err(SecretError::invalid(format!(
-                    "{} is a directory; the store path names the store file (e.g. .twh/store)",
-                    self.path.display()
-                )));
-            }
-            Err(e) => {
-                return Err(SecretError::io(
-                    format!("reading store {}", self.path.display()),
-                    e,
-                ));
-            }
-        };
-        format::decode(&bytes, &self.sealer)
+            Err(_) if self.path.is_dir() => Err(is_dir()),
+            Err(e) => Err(SecretError::io(
+                format!("reading store {}", self.path.display()),
+                e,
+            )),
+        }
     }
 
     fn write_locked<R>(
@@ -258,16 +332,23 @@ impl Inner {
         f: impl FnOnce(&Self, &mut State<Sealed>) -> Result<R, SecretError>,
     ) -> Result<R, SecretError> {
         let lock = self.lock()?;
-        let mut st = self.load()?;
+        let mut st: State<Sealed> = State::clone(&*self.load()?);
         let r = f(self, &mut st)?;
-        self.save(&st)?;
+        let (bytes, stamp) = self.save(&st)?;
+        *self.decoded.lock().unwrap_or_else(PoisonError::into_inner) = format::peek_mac(&bytes)
+            .map(|mac| Decoded {
+                stamp,
+                mac: mac.to_vec(),
+                state: Arc::new(st),
+            });
         drop(lock);
         Ok(r)
     }
 
     /// Crash-safe replace: temp file in the same directory, fsync, rename, fsync dir.
-    /// Called with the lock held.
-    fn save(&self, st: &State<Sealed>) -> Result<(), SecretError> {
+    /// Called with the lock held. Returns the bytes written and the new
+    /// file's stamp.
+    fn save(&self, st: &State<Sealed>) -> Result<(Vec<u8>, FileStamp), SecretError> {
         let bytes = format::encode(st, &self.sealer)?;
         let dir = parent(&self.path).unwrap_or_else(|| Path::new("."));
         let file_name = self
@@ -289,13 +370,17 @@ impl Inner {
         let mut f = opts
             .open(&tmp)
             .map_err(|e| SecretError::io(ctx("creating"), e))?;
-        f.write_all(&bytes)
+        let stamp = f
+            .write_all(&bytes)
             .and_then(|()| f.sync_all())
+            .and_then(|()| f.metadata())
             .map_err(|e| SecretError::io(ctx("writing"), e))?;
+        let stamp = FileStamp::of(&stamp);
         drop(f);
         std::fs::rename(&tmp, &self.path)
             .map_err(|e| SecretError::io(format!("replacing {}", self.path.display()), e))?;
-        sync_dir(dir)
+        sync_dir(dir)?;
+        Ok((bytes, stamp))
     }
 }
 

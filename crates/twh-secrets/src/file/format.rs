@@ -129,6 +129,29 @@ fn corrupt(what: impl Into<String>) -> SecretError {
     SecretError::corrupt(format!("secret store: {}", what.into()))
 }
 
+/// How much of the file [`peek_mac`] looks at: the format, key check and MAC
+/// lines come first and take under 200 bytes.
+pub(super) const HEAD_LEN: usize = 512;
+
+/// The store MAC as written in the head of a file [`encode`] produced (the
+/// top-level `"mac"` line, two-space indented), without parsing the rest.
+/// `None` when the head does not have that shape.
+pub(super) fn peek_mac(bytes: &[u8]) -> Option<&[u8]> {
+    const KEY: &[u8] = b"\n  \"mac\": \"";
+    let head = bytes.get(..HEAD_LEN).unwrap_or(bytes);
+    if !head.starts_with(b"{\n  \"format\": ") {
+        return None;
+    }
+    let start = head.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let len = head[start..].iter().position(|&b| b == b'"')?;
+    let mac = &head[start..start + len];
+    (mac.len() == 44
+        && mac
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(b)))
+    .then_some(mac)
+}
+
 pub(super) fn decode(bytes: &[u8], sealer: &Sealer) -> Result<State<Sealed>, SecretError> {
     let file: StoreFile = serde_json::from_slice(bytes).map_err(|e| SecretError::Corrupt {
         context: "secret store: the file is not a valid twh secret store".to_owned(),

@@ -200,3 +200,63 @@ async fn editing_states_or_metadata_in_the_file_is_detected() {
         Err(SecretError::Revoked { .. })
     ));
 }
+
+#[tokio::test]
+async fn a_second_handle_sees_every_write_of_the_first_at_once() {
+    // Two handles on one store have separate decode caches, as two processes do.
+    let t = temp_store();
+    let other = FileProvider::open(t.store.path(), t.key.clone())
+        .unwrap()
+        .with_clock(t.clock.clone());
+    let n = name("webhooks/acme");
+    for round in 0..20_u8 {
+        let value = SecretValue::from_bytes(format!("value-{round}").as_bytes());
+        let v = t.store.put(&n, value, PutOptions::new()).await.unwrap();
+        // Read right after the write, well inside one tick of a coarse file clock.
+        let seen = other.get(&n).await.unwrap();
+        assert_eq!(seen.version(), v, "round {round}");
+        assert_eq!(
+            seen.value().expose_secret(),
+            format!("value-{round}").as_bytes()
+        );
+        let active: Vec<_> = other
+            .active(&n)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.version())
+            .collect();
+        assert_eq!(active, [v], "a put without grace leaves one active version");
+    }
+    t.store
+        .revoke(&n, twh_secrets::RevokeTarget::All, "leaked")
+        .await
+        .unwrap();
+    assert!(matches!(
+        other.get(&n).await,
+        Err(SecretError::Revoked { .. })
+    ));
+}
+
+#[tokio::test]
+async fn an_edit_in_place_after_a_cached_read_is_still_detected() {
+    let t = temp_store();
+    let n = name("webhooks/acme");
+    t.store
+        .put(&n, SecretValue::from_bytes(b"v1"), PutOptions::new())
+        .await
+        .unwrap();
+    assert!(t.store.get(&n).await.is_ok(), "decoded and cached");
+    // Same length, same MAC line, one ciphertext character changed, in place.
+    let mut bytes = std::fs::read(t.store.path()).unwrap();
+    let at = bytes
+        .windows(10)
+        .position(|w| w == b"\"sealed\": ")
+        .unwrap()
+        + 11;
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    std::thread::sleep(std::time::Duration::from_millis(50)); // a later modification time
+    std::fs::write(t.store.path(), &bytes).unwrap();
+    let err = t.store.get(&n).await.unwrap_err();
+    assert!(matches!(err, SecretError::Corrupt { .. }), "{err}");
+}
