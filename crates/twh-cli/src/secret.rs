@@ -11,10 +11,9 @@ use clap::{Args, Subcommand};
 use twh_secrets::secrecy::SecretString;
 use twh_secrets::{
     AuditEvent, AuditSink, AuditedProvider, BackupIdentity, BackupRecipient, DEFAULT_STORE_URL,
-    EnvMapping, EnvSource, FileProvider, ImportMode, JsonFileSink, MasterKey, MemoryProvider,
-    Principal, Progress, PutOptions, RevokeTarget, RotationPolicy, Rotator, SecretError,
-    SecretName, SecretProvider, SecretValue, StoreUrl, Version, VersionState,
-    WebhookSecretGenerator,
+    EnvMapping, EnvSource, FileProvider, ImportMode, JsonFileSink, MasterKey, Principal, Progress,
+    PutOptions, RevokeTarget, RotationPolicy, Rotator, SecretError, SecretName, SecretProvider,
+    SecretValue, StoreUrl, Version, VersionState, WebhookSecretGenerator,
 };
 use zeroize::Zeroizing;
 
@@ -397,10 +396,20 @@ fn open_url(
                 .with_principal(principal.clone());
             Ok(Arc::new(p))
         }
-        _ => Ok(Arc::new(
-            MemoryProvider::new().with_principal(principal.clone()),
+        StoreUrl::Memory => Err(memory_refused()),
+        _ => Err(Failure::usage(
+            "this kind of store URL is not supported by the CLI (use file://)",
         )),
     }
+}
+
+/// A `memory://` store lives and dies with one process: every CLI command
+/// would start from an empty store and throw its writes away.
+fn memory_refused() -> Failure {
+    Failure::usage(
+        "memory:// stores exist only inside one process (library use and tests); \
+         each twh command would start empty and discard its writes: use a file:// store",
+    )
 }
 
 fn open(s: &StoreArgs) -> Result<Arc<dyn SecretProvider>, Failure> {
@@ -637,8 +646,10 @@ async fn run_async(cmd: SecretCmd) -> Result<(), Failure> {
 
 fn init(s: &StoreArgs) -> Result<(), Failure> {
     let url = StoreUrl::parse(&s.store).map_err(fail)?;
-    let StoreUrl::File(path) = &url else {
-        return Err(Failure::usage("init is for file:// stores"));
+    let path = match &url {
+        StoreUrl::File(path) => path,
+        StoreUrl::Memory => return Err(memory_refused()),
+        _ => return Err(Failure::usage("init is for file:// stores")),
     };
     // Check before a key file is written: a failed init must leave nothing
     // behind (a fresh key file beside an existing store would not open it).

@@ -311,3 +311,51 @@ fn help_states_the_key_precedence() {
     let help = d.ok(&["secret", "migrate", "--help"], b"");
     assert!(help.contains("Without it: TWH_MASTER_KEY"), "{help}");
 }
+
+/// `printf x | twh secret put a/b --store memory://` used to report success
+/// and keep nothing. Every command now refuses `memory://` (exit 2).
+#[test]
+fn memory_store_is_refused_by_every_command() {
+    let d = Dir::new();
+    d.ok(&["secret", "init"], b"");
+    let m = "memory://";
+    let file = "file://./.twh/store";
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["secret", "init", "--store", m],
+        vec!["secret", "put", "a/b", "--store", m],
+        vec!["secret", "put", "a/b", "--generate", "--store", m],
+        vec!["secret", "get", "a/b", "--store", m],
+        vec!["secret", "list", "--store", m],
+        vec!["secret", "versions", "a/b", "--store", m],
+        vec!["secret", "rotate", "a/b", "--store", m],
+        vec!["secret", "rollback", "a/b", "--to", "1", "--store", m],
+        vec![
+            "secret", "revoke", "a/b", "--all", "--reason", "x", "--store", m,
+        ],
+        vec!["secret", "destroy", "a/b", "--version", "1", "--store", m],
+        vec![
+            "secret",
+            "backup",
+            "--out",
+            "b.age",
+            "--passphrase-env",
+            "PASS",
+            "--store",
+            m,
+        ],
+        vec!["secret", "import-env", "--store", m],
+        vec!["secret", "migrate", "--from", m, "--to", file],
+        vec!["secret", "migrate", "--from", file, "--to", m],
+        vec!["secret", "rotate-due", "--store", m],
+    ];
+    for args in cases {
+        let out = d.run_env(&args, &[("PASS", "pw")], b"x");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("only inside one process"), "{args:?}: {err}");
+    }
+    assert!(!d.path().join("b.age").exists());
+    // The same through TWH_STORE.
+    let out = d.run_env(&["secret", "list"], &[("TWH_STORE", m)], b"");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
