@@ -797,7 +797,8 @@ async fn get(a: GetArgs) -> Result<(), Failure> {
     outln!("created: {} by {}", when(s.created_at()), s.created_by())?;
     outln!("length: {} bytes", s.value().len())?;
     for (k, v) in &meta.labels {
-        outln!("label: {k}={v}")?;
+        // Escaped like revocation reasons: a newline in a label must not forge a line.
+        outln!("label: {}={}", k.escape_debug(), v.escape_debug())?;
     }
     if let Some(r) = meta.rotation {
         outln!(

@@ -359,3 +359,34 @@ fn memory_store_is_refused_by_every_command() {
     let out = d.run_env(&["secret", "list"], &[("TWH_STORE", m)], b"");
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+/// A newline in a label value (or key) used to print as a separate,
+/// forged line of `get` output; labels are now escaped like revocation
+/// reasons.
+#[test]
+fn labels_cannot_forge_output_lines() {
+    let d = Dir::new();
+    d.ok(&["secret", "init"], b"");
+    d.ok(
+        &[
+            "secret",
+            "put",
+            "webhooks/l",
+            "--generate",
+            "--label",
+            "k=a\nname: forged",
+            "--label",
+            "x\ry=tab\there",
+        ],
+        b"",
+    );
+    let out = d.ok(&["secret", "get", "webhooks/l"], b"");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("name:")).count(),
+        1,
+        "{out}"
+    );
+    assert!(out.contains(r"label: k=a\nname: forged"), "{out}");
+    assert!(out.contains(r"label: x\ry=tab\there"), "{out}");
+    assert!(!out.contains('\r') && !out.contains('\t'), "{out:?}");
+}
