@@ -1,5 +1,6 @@
 //! How a command fails: the exit code and the one-line message on stderr.
 
+use std::error::Error;
 use std::fmt::Display;
 use std::process::ExitCode;
 
@@ -43,4 +44,22 @@ impl Failure {
             Self::Quiet => ExitCode::SUCCESS,
         }
     }
+}
+
+/// `error` and its whole `source()` chain on one line: `outer: inner: innermost`
+/// (a source already quoted by its parent is not repeated). For the CLI's
+/// own error types only (`SecretError`, `DeliveryError` and the io errors
+/// they carry), whose messages never hold key material.
+pub(crate) fn chain(error: &dyn Error) -> String {
+    let mut line = error.to_string();
+    let mut next = error.source();
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        next = e.source();
+    }
+    line
 }

@@ -17,7 +17,7 @@ use twh_secrets::{
 };
 use zeroize::Zeroizing;
 
-use crate::failure::Failure;
+use crate::failure::{Failure, chain};
 use crate::out::outln;
 
 /// Largest value `put` reads from stdin.
@@ -312,10 +312,11 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| e.to_string())
 }
 
+/// A store error with its causes (an io error says *why* a file could not be read).
 fn fail(e: SecretError) -> Failure {
     match e {
-        SecretError::InvalidInput { .. } => Failure::usage(e),
-        other => Failure::failed(other),
+        SecretError::InvalidInput { .. } => Failure::usage(chain(&e)),
+        other => Failure::failed(chain(&other)),
     }
 }
 
@@ -473,10 +474,11 @@ impl AuditSink for CheckedSink {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             first.get_or_insert_with(|| {
                 format!(
-                    "the audit record for {} {} could not be written to {}: {e}",
+                    "the audit record for {} {} could not be written to {}: {}",
                     event.operation.as_str(),
                     event.name,
-                    self.path.display()
+                    self.path.display(),
+                    chain(e)
                 )
             });
         }
@@ -683,6 +685,14 @@ fn init(s: &StoreArgs) -> Result<(), Failure> {
         ),
         None => {
             let file = choice.file(&url)?;
+            // Never overwrite a key: it may be the only one that opens some store.
+            if file.exists() {
+                return Err(Failure::failed(format!(
+                    "a master key file already exists at {}; nothing was changed \
+                     (move it away, or name another path with --key-file)",
+                    file.display()
+                )));
+            }
             if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| Failure::failed(format!("creating {}: {e}", dir.display())))?;
@@ -1069,7 +1079,7 @@ async fn rotate_due(a: RotateDueArgs) -> Result<(), Failure> {
         outln!("rotated {n} to version {v}")?;
     }
     for (n, e) in &r.failed {
-        eprintln!("failed {n}: {e}");
+        eprintln!("failed {n}: {}", chain(e));
     }
     outln!(
         "{} rotated, {} not due, {} failed",

@@ -390,3 +390,57 @@ fn labels_cannot_forge_output_lines() {
     assert!(out.contains(r"label: x\ry=tab\there"), "{out}");
     assert!(!out.contains('\r') && !out.contains('\t'), "{out:?}");
 }
+
+/// Errors used to stop at the outermost context: a missing key file read
+/// "secret backend failed: reading master key file ./.twh/store.key" with
+/// no reason, and `init` beside an existing key file said only "writing
+/// master key file …". The causes are now on the same line.
+#[test]
+fn errors_name_their_cause() {
+    let d = Dir::new();
+    d.ok(&["secret", "init"], b"");
+    let key = d.path().join(".twh/store.key");
+    std::fs::rename(&key, d.path().join("kept.key")).unwrap();
+    let out = d.run(&["secret", "list"], b"");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("reading master key file ./.twh/store.key: No such file or directory"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    // A key file left behind without its store: init refuses to replace it.
+    std::fs::rename(d.path().join("kept.key"), &key).unwrap();
+    std::fs::remove_file(d.path().join(".twh/store")).unwrap();
+    let before = std::fs::read(&key).unwrap();
+    let out = d.run(&["secret", "init"], b"");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("master key file already exists at ./.twh/store.key"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&key).unwrap(), before, "the key was replaced");
+    assert!(!d.path().join(".twh/store").exists());
+    assert!(!err.contains(std::str::from_utf8(&before).unwrap().trim()));
+}
+
+/// A group-readable key file is refused in plain words (the sentence comes
+/// from twh-secrets), with its cause, and without the key.
+#[cfg(unix)]
+#[test]
+fn readable_key_file_message_is_plain() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let d = Dir::new();
+    d.ok(&["secret", "init"], b"");
+    let key = d.path().join(".twh/store.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = d.run(&["secret", "list"], b"");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("chmod 600 ./.twh/store.key"), "{err}");
+    assert!(!err.contains("may not use secret"), "{err}");
+    let b64 = std::fs::read_to_string(&key).unwrap();
+    assert!(!err.contains(b64.trim()), "{err}");
+}
