@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
-use twh_delivery::{AttemptLog, Outbox};
+use twh_delivery::{AttemptLog, Outbox, OutboxError};
 
-use crate::failure::Failure;
+use crate::failure::{Failure, chain};
 use crate::out::outln;
 
 /// Default outbox location (relative to the working directory).
@@ -70,7 +70,7 @@ pub(crate) fn run(cmd: &DeliveryCommand) -> Result<(), Failure> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(Failure::usage)?;
+        .map_err(|e| Failure::failed(format!("cannot start runtime: {e}")))?;
     rt.block_on(async {
         match cmd {
             DeliveryCommand::Retry(args) => retry(args).await,
@@ -88,29 +88,34 @@ async fn open(path: &Path) -> Result<Outbox, Failure> {
             path.display()
         )));
     }
-    Outbox::open(path).await.map_err(Failure::usage)
+    Outbox::open(path)
+        .await
+        .map_err(|e| Failure::failed(format!("{}: {}", path.display(), chain(&e))))
+}
+
+/// A database failure is an operation that failed (exit 1), not a usage error.
+fn db(e: OutboxError) -> Failure {
+    Failure::failed(chain(&e))
+}
+
+/// An endpoint id that the outbox does not know (exit 1, like a missing secret).
+fn no_endpoint(id: &str) -> Failure {
+    Failure::failed(format!("no endpoint {id:?}"))
 }
 
 async fn retry(args: &RetryArgs) -> Result<(), Failure> {
     let outbox = open(&args.outbox).await?;
-    let Some(endpoint) = outbox
-        .endpoint(&args.endpoint)
-        .await
-        .map_err(Failure::usage)?
-    else {
-        return Err(Failure::usage(format!("no endpoint {:?}", args.endpoint)));
+    let Some(endpoint) = outbox.endpoint(&args.endpoint).await.map_err(db)? else {
+        return Err(no_endpoint(&args.endpoint));
     };
     if args.enable && !endpoint.enabled {
         outbox
             .set_endpoint_enabled(&endpoint.id, true, None)
             .await
-            .map_err(Failure::usage)?;
+            .map_err(db)?;
         outln!("endpoint {} re-enabled", endpoint.id)?;
     }
-    let n = outbox
-        .requeue_failed(&endpoint.id)
-        .await
-        .map_err(Failure::usage)?;
+    let n = outbox.requeue_failed(&endpoint.id).await.map_err(db)?;
     outln!(
         "re-queued {n} failed message(s) of endpoint {}",
         endpoint.id
@@ -119,7 +124,7 @@ async fn retry(args: &RetryArgs) -> Result<(), Failure> {
         let reason = outbox
             .disabled_reason(&endpoint.id)
             .await
-            .map_err(Failure::usage)?
+            .map_err(db)?
             .unwrap_or_else(|| "disabled".to_owned());
         outln!(
             "note: endpoint {} is disabled ({reason}); they are sent once it is enabled (--enable)",
@@ -131,10 +136,7 @@ async fn retry(args: &RetryArgs) -> Result<(), Failure> {
 
 async fn prune(args: &PruneArgs) -> Result<(), Failure> {
     let outbox = open(&args.outbox).await?;
-    let n = outbox
-        .prune_delivered(args.older_than)
-        .await
-        .map_err(Failure::usage)?;
+    let n = outbox.prune_delivered(args.older_than).await.map_err(db)?;
     outln!(
         "pruned {n} delivered message(s) older than {}",
         humantime::format_duration(args.older_than)
@@ -144,12 +146,23 @@ async fn prune(args: &PruneArgs) -> Result<(), Failure> {
 
 async fn log(args: &LogArgs) -> Result<(), Failure> {
     let outbox = open(&args.outbox).await?;
+    // An unknown id is said so, as `retry` does: "(no attempts)" would hide a typo.
     let rows = match (&args.message, &args.endpoint) {
-        (Some(id), _) => outbox.attempts_by_message(id).await,
-        (None, Some(ep)) => outbox.attempts_by_endpoint(ep, args.limit).await,
+        (Some(id), _) => {
+            if outbox.message(id).await.map_err(db)?.is_none() {
+                return Err(Failure::failed(format!("no message {id:?}")));
+            }
+            outbox.attempts_by_message(id).await
+        }
+        (None, Some(ep)) => {
+            if outbox.endpoint(ep).await.map_err(db)?.is_none() {
+                return Err(no_endpoint(ep));
+            }
+            outbox.attempts_by_endpoint(ep, args.limit).await
+        }
         (None, None) => return Err(Failure::usage("give --endpoint or --message")),
     }
-    .map_err(Failure::usage)?;
+    .map_err(db)?;
     outln!(
         "{:<24}  {:<28}  {:<16}  {:>3}  {:<10}  {:>9}  {:<9}  response",
         "time (UTC)",

@@ -882,6 +882,12 @@ async fn backup(a: BackupArgs) -> Result<(), Failure> {
         use std::os::unix::fs::OpenOptionsExt as _;
         opts.mode(0o600);
     }
+    if a.out.is_dir() {
+        return Err(Failure::usage(format!(
+            "{} is a directory; --out names the bundle file to create",
+            a.out.display()
+        )));
+    }
     let file = opts
         .open(&a.out)
         .map_err(|e| Failure::usage(format!("creating {}: {e}", a.out.display())))?;
@@ -916,6 +922,12 @@ async fn restore(a: RestoreArgs) -> Result<(), Failure> {
         (None, Some(var)) => BackupIdentity::passphrase(env_secret(var)?),
         (None, None) => return Err(Failure::usage("--identity or --passphrase-env is required")),
     };
+    if a.input.is_dir() {
+        return Err(Failure::usage(format!(
+            "{} is a directory; --in names a backup bundle file",
+            a.input.display()
+        )));
+    }
     let file = std::fs::File::open(&a.input)
         .map_err(|e| Failure::usage(format!("opening {}: {e}", a.input.display())))?;
     let p = open(&a.store)?;

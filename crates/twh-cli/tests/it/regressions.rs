@@ -444,3 +444,119 @@ fn readable_key_file_message_is_plain() {
     let b64 = std::fs::read_to_string(&key).unwrap();
     assert!(!err.contains(b64.trim()), "{err}");
 }
+
+/// An outbox file that is not SQLite used to exit 2 (usage); a database
+/// failure is an operation that failed: exit 1, with the cause.
+#[test]
+fn outbox_database_errors_exit_1() {
+    let d = Dir::new();
+    std::fs::write(d.path().join("outbox.db"), vec![b'x'; 4096]).unwrap();
+    for args in [
+        &[
+            "delivery",
+            "log",
+            "--endpoint",
+            "acme",
+            "--outbox",
+            "outbox.db",
+        ][..],
+        &[
+            "delivery",
+            "retry",
+            "--endpoint",
+            "acme",
+            "--outbox",
+            "outbox.db",
+        ],
+        &[
+            "delivery",
+            "prune",
+            "--older-than",
+            "1d",
+            "--outbox",
+            "outbox.db",
+        ],
+    ] {
+        let out = d.run(args, b"");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("outbox.db") && err.contains("database"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+/// `delivery log --endpoint typo` printed "(no attempts)" with exit 0 while
+/// `retry` said `no endpoint "typo"`; both now fail the same way (exit 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_endpoint_is_reported_by_log_and_retry() {
+    let d = Dir::new();
+    let path = d.path().join("outbox.db");
+    let outbox = twh_delivery::Outbox::open(&path).await.unwrap();
+    let ep = twh_delivery::Endpoint::new("acme", "https://example.com/hooks").unwrap();
+    outbox
+        .register_endpoint(&ep, &twh_delivery::StaticKeys::new())
+        .await
+        .unwrap();
+    let p = path.to_str().unwrap();
+    for sub in ["log", "retry"] {
+        let out = d.run(&["delivery", sub, "--endpoint", "typo", "--outbox", p], b"");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{sub}: {err}");
+        assert_eq!(err, "twh: error: no endpoint \"typo\"\n", "{sub}");
+        assert_eq!(text(&out.stdout), "", "{sub}");
+    }
+    let out = d.run(
+        &["delivery", "log", "--message", "msg_typo", "--outbox", p],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no message \"msg_typo\""));
+    // A known endpoint without attempts still lists nothing, successfully.
+    let out = d.ok(
+        &["delivery", "log", "--endpoint", "acme", "--outbox", p],
+        b"",
+    );
+    assert!(out.contains("(no attempts)"), "{out}");
+}
+
+/// `restore --in /tmp` (a directory) now says so, exit 2; so does
+/// `backup --out DIR`.
+#[test]
+fn backup_paths_that_are_directories_are_named() {
+    let d = Dir::new();
+    d.ok(&["secret", "init"], b"");
+    std::fs::create_dir(d.path().join("dir")).unwrap();
+    let env = [("PASS", "pw")];
+    for (flag, args) in [
+        (
+            "--in",
+            &[
+                "secret",
+                "restore",
+                "--in",
+                "dir",
+                "--passphrase-env",
+                "PASS",
+            ][..],
+        ),
+        (
+            "--out",
+            &[
+                "secret",
+                "backup",
+                "--out",
+                "dir",
+                "--passphrase-env",
+                "PASS",
+            ],
+        ),
+    ] {
+        let out = d.run_env(args, &env, b"");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {err}");
+        assert!(err.contains("dir is a directory"), "{flag}: {err}");
+    }
+}
