@@ -109,7 +109,7 @@ pub(crate) struct PutArgs {
     #[arg(long = "label", value_name = "KEY=VALUE")]
     labels: Vec<String>,
     /// Record a rotation policy: rotate when the current version is this old (e.g. `90d`).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_age)]
     rotate_every: Option<Duration>,
     /// Grace period used by that policy's rotations.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "24h", requires = "rotate_every")]
@@ -310,6 +310,19 @@ pub(crate) struct RotateDueArgs {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// A rotation policy's maximum age: zero would make every run rotate
+/// everything. (A zero grace is fine: no overlap.)
+fn parse_max_age(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err(
+            "a maximum age of zero would rotate on every run; give a positive duration, e.g. 90d"
+                .to_owned(),
+        );
+    }
+    Ok(d)
 }
 
 /// A store error with its causes (an io error says *why* a file could not be read).
@@ -1075,6 +1088,12 @@ fn parse_policy(text: &str) -> Result<(String, RotationPolicy), Failure> {
     };
     let age = parse_duration(age).map_err(|_| bad())?;
     let grace = parse_duration(grace).map_err(|_| bad())?;
+    if age.is_zero() {
+        return Err(Failure::usage(format!(
+            "policy {text:?}: a maximum age of zero would rotate on every run; \
+             give a positive duration, e.g. {prefix}=90d"
+        )));
+    }
     Ok((prefix.to_owned(), RotationPolicy::new(age, grace)))
 }
 

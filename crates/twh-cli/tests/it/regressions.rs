@@ -560,3 +560,56 @@ fn backup_paths_that_are_directories_are_named() {
         assert!(err.contains("dir is a directory"), "{flag}: {err}");
     }
 }
+
+/// `put --rotate-every 0s` and `rotate-due --policy webhooks/=0s` were
+/// accepted, and then every run rotated everything. A zero maximum age is
+/// now a usage error; a zero grace (no overlap) stays allowed.
+#[test]
+fn zero_max_age_is_refused() {
+    let d = Dir::new();
+    d.ok(&["secret", "init"], b"");
+    d.ok(&["secret", "put", "webhooks/a", "--generate"], b"");
+    for args in [
+        &[
+            "secret",
+            "put",
+            "webhooks/a",
+            "--generate",
+            "--rotate-every",
+            "0s",
+        ][..],
+        &["secret", "rotate-due", "--policy", "webhooks/=0s"],
+        &["secret", "rotate-due", "--policy", "webhooks/=0d,1h"],
+    ] {
+        let out = d.run(args, b"");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("maximum age of zero"), "{args:?}: {err}");
+    }
+    // Nothing was written or rotated.
+    assert_eq!(
+        d.ok(&["secret", "versions", "webhooks/a"], b"")
+            .lines()
+            .count(),
+        1
+    );
+    // A zero grace is legitimate.
+    d.ok(
+        &[
+            "secret",
+            "put",
+            "webhooks/a",
+            "--generate",
+            "--rotate-every",
+            "90d",
+            "--rotation-grace",
+            "0s",
+        ],
+        b"",
+    );
+    let out = d.ok(
+        &["secret", "rotate-due", "--policy", "webhooks/=90d,0s"],
+        b"",
+    );
+    assert!(out.contains("0 rotated, 1 not due"), "{out}");
+}

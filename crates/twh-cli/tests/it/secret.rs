@@ -491,7 +491,8 @@ fn rotate_due_follows_policies() {
     e.ok(&["secret", "put", "db/p", "--generate"]);
     let none = e.ok(&["secret", "rotate-due", "--policy", "webhooks/=90d,1d"]);
     assert!(none.contains("0 rotated, 1 not due, 0 failed"), "{none}");
-    let out = e.ok(&["secret", "rotate-due", "--policy", "webhooks/=0s,1h"]);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let out = e.ok(&["secret", "rotate-due", "--policy", "webhooks/=1ms,1h"]);
     assert!(out.contains("rotated webhooks/a to version 2"), "{out}");
     assert!(out.contains("1 rotated"), "{out}");
     // Recorded policy via put --rotate-every.
@@ -501,8 +502,9 @@ fn rotate_due_follows_policies() {
         "db/p",
         "--generate",
         "--rotate-every",
-        "0s",
+        "1ms",
     ]);
+    std::thread::sleep(std::time::Duration::from_millis(20));
     let out = e.ok(&["secret", "rotate-due"]);
     assert!(out.contains("rotated db/p to version 3"), "{out}");
     assert_eq!(
