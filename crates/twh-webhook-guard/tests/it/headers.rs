@@ -91,8 +91,22 @@ async fn overriding_versus_if_not_present() {
     let app = || {
         axum::Router::new().route(
             "/",
-            get(|| async { ([("cache-control", "max-age=60")], "hi") }),
+            get(|| async {
+                let mut h = http::HeaderMap::new();
+                h.append("cache-control", "max-age=60".parse().unwrap());
+                h.append("cache-control", "private".parse().unwrap());
+                h.append("set-cookie", "a=1".parse().unwrap());
+                h.append("set-cookie", "b=2".parse().unwrap());
+                (h, "hi")
+            }),
         )
+    };
+    let all = |res: &reqwest::Response, name: &str| -> Vec<String> {
+        res.headers()
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
     };
     let addr = serve(app().layer(SecureHeadersLayer::overriding())).await;
     let res = client()
@@ -100,13 +114,24 @@ async fn overriding_versus_if_not_present() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(
+        all(&res, "cache-control"),
+        ["no-store"],
+        "ours replace every value"
+    );
+    assert_eq!(
+        all(&res, "set-cookie"),
+        ["a=1", "b=2"],
+        "other headers keep every value"
+    );
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
     let addr = serve(app().layer(SecureHeadersLayer::if_not_present())).await;
     let res = client()
         .get(format!("http://{addr}/"))
         .send()
         .await
         .unwrap();
-    assert_eq!(res.headers()["cache-control"], "max-age=60");
+    assert_eq!(all(&res, "cache-control"), ["max-age=60", "private"]);
+    assert_eq!(all(&res, "set-cookie"), ["a=1", "b=2"]);
     assert_eq!(res.headers()["x-frame-options"], "DENY");
 }
