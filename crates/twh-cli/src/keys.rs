@@ -66,6 +66,18 @@ impl KeyArgs {
                 // Zeroizing<String> wipes the whole capacity on drop, including the cut tail.
                 text.truncate(len);
             }
+            if text.contains('\n') {
+                return Err(Failure::usage(format_args!(
+                    "--secret-file {}: the file holds more than one line (did you save both keys \
+                     of `twh secret generate --asymmetric`? the first line, whsk_…, signs; the \
+                     second, whpk_…, verifies: keep one per file)",
+                    path.display()
+                )));
+            }
+            // A public key may be readable by anyone; a secret may not.
+            if !text.starts_with("whpk_") {
+                warn_if_readable(path);
+            }
             out.push((format!("--secret-file {}", path.display()), text));
         }
         Ok(out)
@@ -93,6 +105,27 @@ impl KeyArgs {
             .collect()
     }
 }
+
+/// One line on stderr when a secret file is group- or world-readable (it is
+/// still used: refusing would break scripts that work today).
+#[cfg(unix)]
+fn warn_if_readable(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o044 != 0 {
+            eprintln!(
+                "twh: warning: --secret-file {}: readable by other users (mode {mode:04o}); \
+                 run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable(_path: &std::path::Path) {}
 
 /// Read the body from `--body-file` or stdin, byte for byte.
 pub(crate) fn read_body(path: Option<&PathBuf>) -> Result<Vec<u8>, Failure> {

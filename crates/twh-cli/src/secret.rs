@@ -389,10 +389,34 @@ impl KeyChoice<'_> {
     }
 }
 
+/// Which store of a command a URL names, for the hint when it does not exist.
+#[derive(Debug, Clone, Copy)]
+enum Role {
+    /// The one store of a command (`--store` / `TWH_STORE`).
+    Store,
+    /// `migrate --from`.
+    MigrateFrom,
+    /// `migrate --to`.
+    MigrateTo,
+}
+
+impl Role {
+    fn hint(self, url: &str) -> String {
+        match self {
+            Self::Store => "run `twh secret init`, or pass --store / TWH_STORE".to_owned(),
+            Self::MigrateFrom => "check --from".to_owned(),
+            Self::MigrateTo => {
+                format!("the target must exist first: run `twh secret init --store {url}`")
+            }
+        }
+    }
+}
+
 /// Opens a store URL as `principal`.
 fn open_url(
     url_text: &str,
     key: KeyChoice<'_>,
+    missing: Role,
     principal: &Principal,
 ) -> Result<Arc<dyn SecretProvider>, Failure> {
     let url = StoreUrl::parse(url_text).map_err(fail)?;
@@ -400,8 +424,9 @@ fn open_url(
         StoreUrl::File(path) => {
             if !path.exists() {
                 return Err(Failure::usage(format!(
-                    "no secret store at {} (run `twh secret init`, or pass --store / TWH_STORE)",
-                    path.display()
+                    "no secret store at {} ({})",
+                    path.display(),
+                    missing.hint(url_text)
                 )));
             }
             let key = key.load(&url)?;
@@ -436,7 +461,7 @@ fn open(s: &StoreArgs) -> Result<Arc<dyn SecretProvider>, Failure> {
         flag: s.key_file.as_deref(),
         fallback: fallback.as_deref(),
     };
-    let p = open_url(&s.store, key, &principal)?;
+    let p = open_url(&s.store, key, Role::Store, &principal)?;
     let sink = audit_sink(s.audit_log.as_deref())?;
     Ok(audited(p, sink.as_ref(), &principal))
 }
@@ -1033,8 +1058,8 @@ async fn migrate(a: MigrateArgs) -> Result<(), Failure> {
         flag: a.to_key_file.as_deref(),
         fallback: None,
     };
-    let from = open_url(&a.from, from_key, &principal)?;
-    let to = open_url(&a.to, to_key, &principal)?;
+    let from = open_url(&a.from, from_key, Role::MigrateFrom, &principal)?;
+    let to = open_url(&a.to, to_key, Role::MigrateTo, &principal)?;
     let sink = audit_sink(a.audit_log.as_deref())?;
     let from = audited(from, sink.as_ref(), &principal);
     let to = audited(to, sink.as_ref(), &principal);

@@ -613,3 +613,186 @@ fn zero_max_age_is_refused() {
     );
     assert!(out.contains("0 rotated, 1 not due"), "{out}");
 }
+
+/// The `sh` block under a root README heading.
+fn root_readme_block(heading: &str) -> &'static str {
+    let readme = include_str!("../../../../README.md");
+    let section = readme
+        .split(&format!("\n## {heading}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("README.md has no section {heading:?}"));
+    section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap_or_else(|| panic!("no sh block under {heading:?}"))
+}
+
+/// Runs a README block with `sh -e` in `d`, the built `twh` first on `PATH`.
+fn run_block(d: &Dir, block: &str, env: &[(&str, &str)]) -> (String, String) {
+    let bin = Path::new(env!("CARGO_BIN_EXE_twh")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("sh")
+        .arg("-ec")
+        .arg(block)
+        .current_dir(d.path())
+        .env("PATH", path)
+        .envs(env.iter().copied())
+        .env_remove("TWH_STORE")
+        .env_remove("TWH_MASTER_KEY")
+        .env_remove("TWH_MASTER_KEY_FILE")
+        .env_remove("TWH_AUDIT_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "block failed:\n{block}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    (stdout, stderr)
+}
+
+/// The root README's command-line blocks run as written: the key files are
+/// private (no warning), the asymmetric pair is split correctly.
+#[test]
+fn root_readme_sign_block_runs() {
+    let d = Dir::new();
+    let (stdout, stderr) = run_block(
+        &d,
+        root_readme_block("Sign and verify from the command line"),
+        &[],
+    );
+    assert_eq!(stdout.matches("ok key=").count(), 2, "{stdout}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let signing = std::fs::read_to_string(d.path().join("signing.key")).unwrap();
+    let public = std::fs::read_to_string(d.path().join("partner.pub")).unwrap();
+    assert!(signing.starts_with("whsk_") && public.starts_with("whpk_"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        for f in ["partner.key", "signing.key"] {
+            let mode = std::fs::metadata(d.path().join(f))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{f}: {mode:o}");
+        }
+    }
+}
+
+/// The root README's secret block runs (given the passphrase variable and
+/// the `.env` file it names), migrates into a store it initialised, and
+/// the audit log that `twh audit verify` checks was written by the block.
+#[test]
+fn root_readme_secret_block_runs() {
+    let d = Dir::new();
+    std::fs::write(
+        d.path().join(".env"),
+        "WEBHOOK_SECRET_ACME=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n",
+    )
+    .unwrap();
+    let block = root_readme_block("Operating secrets: `twh secret …`");
+    let (stdout, _) = run_block(&d, block, &[("BACKUP_PASSPHRASE", "correct horse")]);
+    assert!(stdout.contains("created, 0 updated"), "{stdout}");
+    let last = stdout.lines().last().unwrap();
+    assert!(last.starts_with("ok: "), "{stdout}");
+    let log = std::fs::read_to_string(d.path().join("audit.jsonl")).unwrap();
+    assert!(log.contains("\"operation\":\"import\""), "{log}");
+}
+
+/// `--secret-file` warns (once, on stderr, without the key) about a key
+/// file other users can read, and names the two-line file that
+/// `generate --asymmetric > file` produces instead of a base64 error.
+#[cfg(unix)]
+#[test]
+fn secret_file_checks() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let d = Dir::new();
+    let key = d.ok(&["secret", "generate"], b"");
+    let file = d.path().join("partner.key");
+    std::fs::write(&file, &key).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = d.run(&["sign", "--secret-file", "partner.key"], b"{}");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning") && err.contains("chmod 600 partner.key"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!err.contains(key.trim()), "{err}");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = d.run(&["sign", "--secret-file", "partner.key"], b"{}");
+    assert_eq!(text(&out.stderr), "");
+
+    // Both halves of an ed25519 pair in one file.
+    let pair = d.ok(&["secret", "generate", "--asymmetric"], b"");
+    std::fs::write(d.path().join("pair.txt"), &pair).unwrap();
+    std::fs::set_permissions(
+        d.path().join("pair.txt"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    for cmd in ["sign", "verify"] {
+        let mut args = vec![cmd, "--scheme", "standard-v1a", "--secret-file", "pair.txt"];
+        if cmd == "verify" {
+            args.extend(["--header", "webhook-id: msg_1"]);
+        }
+        let out = d.run(&args, b"{}");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(err.contains("more than one line"), "{cmd}: {err}");
+        assert!(err.contains("generate --asymmetric"), "{cmd}: {err}");
+        for line in pair.lines() {
+            assert!(!err.contains(&line[5..]), "{cmd} echoed a key: {err}");
+        }
+    }
+}
+
+/// A missing migration target used to suggest `--store` / `TWH_STORE`,
+/// which migrate does not take; it now names the init command to run.
+#[test]
+fn migrate_to_a_missing_store_names_the_init_command() {
+    let d = Dir::new();
+    d.ok(&["secret", "init"], b"");
+    let out = d.run(
+        &[
+            "secret",
+            "migrate",
+            "--from",
+            "file://./.twh/store",
+            "--to",
+            "file://./other",
+        ],
+        b"",
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("run `twh secret init --store file://./other`"),
+        "{err}"
+    );
+    assert!(!err.contains("TWH_STORE"), "{err}");
+    let out = d.run(
+        &[
+            "secret",
+            "migrate",
+            "--from",
+            "file://./nope",
+            "--to",
+            "file://./.twh/store",
+        ],
+        b"",
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("check --from") && !err.contains("TWH_STORE"),
+        "{err}"
+    );
+}

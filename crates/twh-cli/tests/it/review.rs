@@ -287,6 +287,9 @@ fn readme_blocks_run_as_written() {
             );
             let key = std::fs::read_to_string(dir.path().join("partner.key")).unwrap();
             assert!(!stdout.contains(key.trim()) && !stderr.contains(key.trim()));
+            // `umask 077` made the key files private: no readable-file warning.
+            assert!(!stderr.contains("warning"), "{stderr}");
+            assert_eq!(stdout.matches("ok key=").count(), 2, "{stdout}");
         }
     }
 }
