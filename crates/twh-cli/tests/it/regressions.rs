@@ -796,3 +796,91 @@ fn migrate_to_a_missing_store_names_the_init_command() {
         "{err}"
     );
 }
+
+/// The head hash in an `audit verify` line.
+fn head_of(ok: &str) -> String {
+    ok.split("head ").nth(1).unwrap()[..64].to_owned()
+}
+
+/// `audit verify` said a bare `ok` after the last line(s) were cut off or
+/// the last line edited: an unkeyed chain cannot see that. The ok line now
+/// prints the head and says so; `--head <earlier head>` catches the cut
+/// (and still accepts records appended since).
+#[test]
+fn audit_verify_head_detects_a_cut_off_tail() {
+    let d = Dir::new();
+    d.ok(&["secret", "init"], b"");
+    let put = |name: &str| {
+        d.ok(
+            &[
+                "secret",
+                "put",
+                name,
+                "--generate",
+                "--audit-log",
+                "audit.jsonl",
+            ],
+            b"",
+        );
+    };
+    put("webhooks/a");
+    put("webhooks/b");
+    let ok = d.ok(&["audit", "verify", "audit.jsonl"], b"");
+    assert!(ok.starts_with("ok: 2 records, head "), "{ok}");
+    assert!(
+        ok.contains("pass --head <this hash> next time to detect a cut-off tail"),
+        "{ok}"
+    );
+    let early = head_of(&ok);
+
+    // Records appended since the head was noted are fine.
+    put("webhooks/c");
+    put("webhooks/d");
+    let ok = d.ok(&["audit", "verify", "audit.jsonl", "--head", &early], b"");
+    assert!(ok.contains("2 record(s) after it"), "{ok}");
+    let latest = head_of(&ok);
+    assert_ne!(latest, early);
+    d.ok(
+        &[
+            "audit",
+            "verify",
+            "audit.jsonl",
+            "--head",
+            &latest.to_uppercase(),
+        ],
+        b"",
+    );
+
+    let log = d.path().join("audit.jsonl");
+    let full = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = full.lines().collect();
+    // Cut the last line: the chain alone still verifies, --head does not.
+    std::fs::write(&log, format!("{}\n", lines[..3].join("\n"))).unwrap();
+    let ok = d.ok(&["audit", "verify", "audit.jsonl"], b"");
+    assert!(ok.starts_with("ok: 3 records"), "{ok}");
+    let out = d.run(&["audit", "verify", "audit.jsonl", "--head", &latest], b"");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cut off or rewritten"), "{err}");
+    // Cut back to before the early head: that fails too.
+    std::fs::write(&log, format!("{}\n", lines[0])).unwrap();
+    assert_eq!(
+        d.run(&["audit", "verify", "audit.jsonl", "--head", &early], b"")
+            .status
+            .code(),
+        Some(1)
+    );
+    // Edit the last line (nothing follows it, so the chain cannot see it).
+    let edited = full.replacen("webhooks/d", "webhooks/e", 1);
+    std::fs::write(&log, edited).unwrap();
+    d.ok(&["audit", "verify", "audit.jsonl"], b"");
+    assert_eq!(
+        d.run(&["audit", "verify", "audit.jsonl", "--head", &latest], b"")
+            .status
+            .code(),
+        Some(1)
+    );
+    // A malformed --head is a usage error.
+    let out = d.run(&["audit", "verify", "audit.jsonl", "--head", "3f2a"], b"");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
