@@ -1,9 +1,9 @@
 //! `twh audit verify FILE`: check an audit log's hash chain.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use twh_secrets::AuditVerification;
+use twh_secrets::AuditLogError;
 
 use crate::failure::Failure;
 use crate::out::outln;
@@ -34,57 +34,37 @@ pub(crate) struct VerifyArgs {
 pub(crate) fn run(cmd: &AuditCommand) -> Result<(), Failure> {
     match cmd {
         AuditCommand::Verify(a) => {
-            let v = twh_secrets::verify_audit_log(&a.file)
-                .map_err(|e| Failure::failed(format!("{}: {e}", a.file.display())))?;
+            let failed = |e: AuditLogError| Failure::failed(format!("{}: {e}", a.file.display()));
             match &a.head {
                 Some(head) => {
-                    let appended = check_head(&a.file, &v, head)?;
+                    let head = head.trim();
+                    if head.len() != 64 || !head.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(Failure::usage(
+                            "--head must be the 64-hex-digit head hash printed by an earlier \
+                             `twh audit verify`",
+                        ));
+                    }
+                    let v =
+                        twh_secrets::verify_audit_log_with_head(&a.file, head).map_err(failed)?;
                     outln!(
-                        "ok: {} records, head {} (the --head record is there, {appended} \
+                        "ok: {} records, head {} (the --head record is there, {} \
                          record(s) after it; pass --head {} next time)",
                         v.records,
                         v.head,
+                        v.after_head.unwrap_or(0),
                         v.head
                     )
                 }
-                None => outln!(
-                    "ok: {} records, head {}; pass --head <this hash> next time to detect \
-                     a cut-off tail (the chain alone cannot)",
-                    v.records,
-                    v.head
-                ),
+                None => {
+                    let v = twh_secrets::verify_audit_log(&a.file).map_err(failed)?;
+                    outln!(
+                        "ok: {} records, head {}; pass --head <this hash> next time to detect \
+                         a cut-off tail (the chain alone cannot)",
+                        v.records,
+                        v.head
+                    )
+                }
             }
         }
-    }
-}
-
-/// Whether the verified log at `file` still holds the record whose hash is
-/// `head`; returns how many records follow it.
-///
-/// Each record carries the SHA-256 of the line before it in its `"prev"`
-/// field, and the chain was verified, so the record hashing to `head` is
-/// present exactly when it is the last line or a later line names it as
-/// `prev`. (`verify_audit_log_with_head` only accepts the last line, which
-/// would make every `--head` fail as soon as one record is appended.)
-fn check_head(file: &Path, v: &AuditVerification, head: &str) -> Result<u64, Failure> {
-    let head = head.trim().to_ascii_lowercase();
-    if head.len() != 64 || !head.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Failure::usage(
-            "--head must be the 64-hex-digit head hash printed by an earlier `twh audit verify`",
-        ));
-    }
-    if v.head == head {
-        return Ok(0);
-    }
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| Failure::failed(format!("{}: {e}", file.display())))?;
-    // Compact JSON: a string value cannot hold an unescaped `"prev":"`.
-    let needle = format!("\"prev\":\"{head}\"");
-    match text.lines().position(|line| line.contains(&needle)) {
-        Some(i) => Ok(v.records - i as u64),
-        None => Err(Failure::failed(format!(
-            "{}: the record with head hash {head} is gone: the log's tail was cut off or rewritten",
-            file.display()
-        ))),
     }
 }

@@ -288,6 +288,9 @@ pub struct AuditVerification {
     /// SHA-256 (hex) of the last line ([`GENESIS_HASH`] for an empty log):
     /// store it elsewhere to detect a later truncation.
     pub head: String,
+    /// With [`verify_audit_log_with_head`]: how many records were appended
+    /// after the record the given head names (0 if it is still the last).
+    pub after_head: Option<u64>,
 }
 
 /// Why an audit log failed verification.
@@ -319,8 +322,10 @@ pub enum AuditLogError {
         /// Found sequence number.
         found: u64,
     },
-    /// The last line does not hash to the expected head (tail rewritten or truncated).
-    #[error("head hash mismatch: the log's tail was rewritten or truncated")]
+    /// No record hashes to the expected head: the tail was cut off or rewritten.
+    #[error(
+        "the record with the expected head hash is gone: the log's tail was cut off or rewritten"
+    )]
     HeadMismatch,
 }
 
@@ -329,10 +334,38 @@ pub enum AuditLogError {
 /// # Errors
 /// [`AuditLogError`] naming the first bad line.
 pub fn verify_audit_log(path: &Path) -> Result<AuditVerification, AuditLogError> {
+    walk_audit_log(path, None)
+}
+
+/// [`verify_audit_log`], and checks that the log still holds the record whose
+/// hash is `head` (a head printed by an earlier check): records appended since
+/// are fine and counted in [`AuditVerification::after_head`]; a cut-off or
+/// rewritten tail is [`AuditLogError::HeadMismatch`]. This is what detects
+/// truncation, which the chain alone cannot.
+///
+/// # Errors
+/// As [`verify_audit_log`], plus [`AuditLogError::HeadMismatch`].
+pub fn verify_audit_log_with_head(
+    path: &Path,
+    head: &str,
+) -> Result<AuditVerification, AuditLogError> {
+    let head = head.trim().to_ascii_lowercase();
+    let v = walk_audit_log(path, Some(&head))?;
+    if v.after_head.is_some() {
+        Ok(v)
+    } else {
+        Err(AuditLogError::HeadMismatch)
+    }
+}
+
+/// Walks the chain; with `head`, also finds the record hashing to it.
+fn walk_audit_log(path: &Path, head: Option<&str>) -> Result<AuditVerification, AuditLogError> {
     let f = File::open(path).map_err(|e| AuditLogError::Io(e.to_string()))?;
     let mut reader = BufReader::new(f);
     let mut prev = GENESIS_HASH.to_owned();
     let mut n: u64 = 0;
+    // Records up to and including the one `head` names (0: the empty log's head).
+    let mut head_at = head.filter(|h| *h == GENESIS_HASH).map(|_| 0);
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -363,27 +396,15 @@ pub fn verify_audit_log(path: &Path) -> Result<AuditVerification, AuditLogError>
         }
         prev = line_hash(body);
         n += 1;
+        if head == Some(prev.as_str()) {
+            head_at = Some(n);
+        }
     }
     Ok(AuditVerification {
         records: n,
         head: prev,
+        after_head: head_at.map(|at| n - at),
     })
-}
-
-/// [`verify_audit_log`], then checks that the last line hashes to `head`.
-///
-/// # Errors
-/// As [`verify_audit_log`], plus [`AuditLogError::HeadMismatch`].
-pub fn verify_audit_log_with_head(
-    path: &Path,
-    head: &str,
-) -> Result<AuditVerification, AuditLogError> {
-    let v = verify_audit_log(path)?;
-    if v.head.eq_ignore_ascii_case(head.trim()) {
-        Ok(v)
-    } else {
-        Err(AuditLogError::HeadMismatch)
-    }
 }
 
 /// Wraps any provider and records every operation to an [`AuditSink`],

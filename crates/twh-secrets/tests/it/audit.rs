@@ -146,6 +146,34 @@ async fn tampering_is_detected() {
         verify_audit_log_with_head(&t, &good.head).unwrap_err(),
         AuditLogError::HeadMismatch
     );
+    // An older head stays valid while records are appended after it…
+    let older = {
+        write_log(&lines[..3], &t);
+        verify_audit_log(&t).unwrap().head
+    };
+    write_log(&lines, &t);
+    let v = verify_audit_log_with_head(&t, &older.to_uppercase()).unwrap();
+    assert_eq!(v.after_head, Some(lines.len() as u64 - 3));
+    assert_eq!(
+        verify_audit_log_with_head(&t, &good.head)
+            .unwrap()
+            .after_head,
+        Some(0)
+    );
+    // …and fails once the log is cut back past it.
+    write_log(&lines[..2], &t);
+    assert_eq!(
+        verify_audit_log_with_head(&t, &older).unwrap_err(),
+        AuditLogError::HeadMismatch
+    );
+    // The empty log's head (genesis) is before every record.
+    write_log(&lines, &t);
+    assert_eq!(
+        verify_audit_log_with_head(&t, twh_secrets::GENESIS_HASH)
+            .unwrap()
+            .after_head,
+        Some(lines.len() as u64)
+    );
 }
 
 #[tokio::test]
