@@ -271,6 +271,32 @@ pub enum ConfigError {
         /// The setting.
         name: &'static str,
     },
+    /// A duration is longer than the setting allows.
+    #[error("{name} of {secs} s is longer than the {max_secs} s maximum")]
+    DurationTooLong {
+        /// The setting.
+        name: &'static str,
+        /// What was asked for, in seconds.
+        secs: u64,
+        /// The maximum, in seconds.
+        max_secs: u64,
+    },
+}
+
+/// The longest replay window: ids are remembered for at most this long.
+pub const MAX_REPLAY_WINDOW: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// A replay window that is positive and at most [`MAX_REPLAY_WINDOW`].
+pub(crate) fn replay_window(window: Duration) -> Result<Duration, ConfigError> {
+    let window = positive(window, "replay window")?;
+    if window > MAX_REPLAY_WINDOW {
+        return Err(ConfigError::DurationTooLong {
+            name: "replay window",
+            secs: window.as_secs(),
+            max_secs: MAX_REPLAY_WINDOW.as_secs(),
+        });
+    }
+    Ok(window)
 }
 
 /// `duration` if it is positive, else [`ConfigError::ZeroDuration`] naming the setting.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tower_layer::Layer;
 
-use crate::error::{ConfigError, positive};
+use crate::error::{ConfigError, positive, replay_window};
 use crate::headers::{SecureHeaders, SecureHeadersLayer};
 use crate::limit::{DEFAULT_BODY_LIMIT, SizeLimit, SizeLimitLayer};
 use crate::rate_limit::{
@@ -174,14 +174,16 @@ impl<R, K> WebhookGuardBuilder<R, K> {
         self
     }
 
-    /// How long past its timestamp a message id is remembered; at least the
-    /// verifiers' tolerance.
+    /// How long past its timestamp a message id is remembered (default five
+    /// minutes); the verifier's tolerance is used instead when it is longer.
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroDuration`] for a zero window.
+    /// [`ConfigError::ZeroDuration`] for a zero window,
+    /// [`ConfigError::DurationTooLong`] over
+    /// [`MAX_REPLAY_WINDOW`](crate::MAX_REPLAY_WINDOW).
     pub fn replay_window(mut self, window: Duration) -> Result<Self, ConfigError> {
-        self.replay_window = positive(window, "replay window")?;
+        self.replay_window = replay_window(window)?;
         Ok(self)
     }
 

@@ -19,7 +19,7 @@ pub mod trace;
 pub mod verify;
 
 pub use body::GuardBody;
-pub use error::{ConfigError, GuardError, PROBLEM_JSON, RejectionKind};
+pub use error::{ConfigError, GuardError, MAX_REPLAY_WINDOW, PROBLEM_JSON, RejectionKind};
 pub use guard::{
     DEFAULT_FAILURE_QUOTA, DEFAULT_QUOTA, DEFAULT_REPLAY_CAPACITY, Guarded, NoResolver,
     WebhookGuard, WebhookGuardBuilder,

@@ -8,11 +8,19 @@
 //!
 //! **Window.** Verification already rejects timestamps more than the
 //! tolerance (default 5 minutes) away from now, so an id only has to be
-//! remembered until its own `timestamp + window`; after that, a replay fails
-//! as `expired`. Keep [`ReplayLayer::window`] at least as long as your
-//! verifiers' tolerance. Schemes without a timestamp (GitHub, Shopify) are
-//! remembered for `window` from the moment they were accepted — a replay
-//! later than that cannot be detected by any bounded store.
+//! remembered until `timestamp + max(window, tolerance) + 1 s` (the verifier
+//! accepts an age of exactly the tolerance); after that, a replay fails as
+//! `expired`. The verifier's tolerance travels with the
+//! [`VerifiedWebhook`](crate::VerifiedWebhook), so a verifier with a longer
+//! tolerance than [`ReplayLayer::window`] cannot reopen replays. Schemes
+//! without a timestamp (GitHub, Shopify) are remembered for `window` from the
+//! moment they were accepted — a replay later than that cannot be detected by
+//! any bounded store.
+//!
+//! **Identity.** Standard Webhooks messages are remembered by their signed
+//! `webhook-id`; every other scheme by a digest of the signed timestamp and
+//! body, because GitHub's and Shopify's id headers are not signed (see
+//! [`VerifiedWebhook::replay_key`](crate::VerifiedWebhook::replay_key)).
 //!
 //! Stores: [`InMemoryReplayStore`] (one process, bounded; see [`FullPolicy`])
 //! and, with the `redis` feature, [`RedisReplayStore`] (`SET key NX PX ttl`,

@@ -1,5 +1,6 @@
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::request::Parts;
 
@@ -101,9 +102,23 @@ impl ClientIp {
     }
 }
 
+/// Whether the "no peer address" warning was logged (once per process).
+static WARNED_NO_PEER: AtomicBool = AtomicBool::new(false);
+
 impl KeyExtractor for ClientIp {
     fn extract(&self, parts: &Parts) -> Option<String> {
-        Some(match self.client_addr(parts)? {
+        let Some(addr) = self.client_addr(parts) else {
+            if !WARNED_NO_PEER.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "rate limit by client IP, but the request carries no peer address: every \
+                     client shares one bucket (serve with \
+                     `into_make_service_with_connect_info::<SocketAddr>()` or insert a \
+                     `SocketAddr` request extension)"
+                );
+            }
+            return None;
+        };
+        Some(match addr {
             IpAddr::V4(v4) => v4.to_string(),
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
                 Some(v4) => v4.to_string(),

@@ -5,7 +5,7 @@ use tower_layer::Layer;
 
 use super::ReplayStore;
 use super::service::Replay;
-use crate::error::{ConfigError, positive};
+use crate::error::{ConfigError, replay_window};
 
 /// Rejects replayed messages. See the [module docs](crate::replay).
 #[derive(Clone, Debug)]
@@ -31,14 +31,17 @@ impl ReplayLayer {
         }
     }
 
-    /// How long past its timestamp an id is remembered; at least the
-    /// verifiers' tolerance.
+    /// How long past its timestamp an id is remembered. The verifier's own
+    /// tolerance is applied when it is longer, so a message can never be
+    /// forgotten while its timestamp would still verify.
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroDuration`] for a zero window.
+    /// [`ConfigError::ZeroDuration`] for a zero window,
+    /// [`ConfigError::DurationTooLong`] over
+    /// [`MAX_REPLAY_WINDOW`](crate::MAX_REPLAY_WINDOW).
     pub fn window(mut self, window: Duration) -> Result<Self, ConfigError> {
-        self.window = positive(window, "replay window")?;
+        self.window = replay_window(window)?;
         Ok(self)
     }
 }

@@ -50,10 +50,7 @@ where
                 );
                 return Ok(GuardError::new(RejectionKind::Misconfigured).into_response());
             };
-            let expires_at = match verified.timestamp {
-                Some(ts) => UNIX_EPOCH + Duration::from_secs(ts) + layer.window,
-                None => SystemTime::now() + layer.window,
-            };
+            let expires_at = expiry(verified.timestamp, layer.window, verified.tolerance);
             match layer
                 .store
                 .check_and_insert(verified.replay_key(), expires_at)
@@ -88,4 +85,19 @@ where
             Ok(result?.map(GuardBody::inner))
         })
     }
+}
+
+/// Until when a verified message must be remembered: as long as its timestamp
+/// could still verify — `timestamp + max(window, tolerance)`, plus one second
+/// because the verifier still accepts an age of exactly the tolerance while a
+/// store forgets an id at its expiry. Schemes without a timestamp are
+/// remembered for the window from now. Saturates instead of overflowing.
+fn expiry(timestamp: Option<u64>, window: Duration, tolerance: Duration) -> SystemTime {
+    let keep = window.max(tolerance).saturating_add(Duration::from_secs(1));
+    let (from, keep) = match timestamp {
+        Some(ts) => (UNIX_EPOCH.checked_add(Duration::from_secs(ts)), keep),
+        None => (Some(SystemTime::now()), window),
+    };
+    from.and_then(|t| t.checked_add(keep))
+        .unwrap_or_else(|| UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX) * 16))
 }

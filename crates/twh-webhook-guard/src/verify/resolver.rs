@@ -1,5 +1,6 @@
 use std::error::Error;
 use std::future::{Ready, ready};
+use std::time::Duration;
 
 use http::request::Parts;
 use twh_sig::{KeyId, Scheme, Verifier};
@@ -77,13 +78,18 @@ pub struct VerifiedWebhook {
     /// The fingerprint of the key whose signature matched.
     pub key_id: KeyId,
     replay_key: String,
+    /// The verifier's timestamp tolerance: the replay layer remembers the
+    /// message at least this long past its timestamp.
+    pub(crate) tolerance: Duration,
 }
 
 impl VerifiedWebhook {
-    pub(crate) fn new(v: twh_sig::Verified, body: &[u8]) -> Self {
+    pub(crate) fn new(v: twh_sig::Verified, body: &[u8], tolerance: Duration) -> Self {
         let replay_key = match &v.id {
-            Some(id) => format!("{}:{id}", v.scheme),
-            None => {
+            // Only an id the signature covers may name the message: GitHub's
+            // and Shopify's id headers can be changed freely by a replayer.
+            Some(id) if v.scheme.signs_message_id() => format!("{}:{id}", v.scheme),
+            _ => {
                 use sha2::Digest as _;
                 let mut h = sha2::Sha256::new();
                 h.update(v.timestamp.unwrap_or(0).to_be_bytes());
@@ -97,12 +103,16 @@ impl VerifiedWebhook {
             timestamp: v.timestamp,
             key_id: v.key_id,
             replay_key,
+            tolerance,
         }
     }
 
-    /// The identity the replay layer remembers: `scheme:message-id`, or for
-    /// schemes without a message id `scheme:sha256:<digest of timestamp and
-    /// body>`.
+    /// The identity the replay layer remembers: `scheme:message-id` for
+    /// Standard Webhooks (whose signature covers the id), else
+    /// `scheme:sha256:<digest of the signed timestamp and body>` — GitHub's
+    /// and Shopify's id headers are not signed, so a replayer could change
+    /// them. (A sender's redelivery of the same body inside the window is
+    /// therefore answered `409`, as a replay.)
     #[must_use]
     pub fn replay_key(&self) -> &str {
         &self.replay_key

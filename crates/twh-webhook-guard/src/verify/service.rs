@@ -93,7 +93,7 @@ where
                 }
             };
             let verified = match verifier.verify(&parts.headers, &bytes) {
-                Ok(v) => VerifiedWebhook::new(v, &bytes),
+                Ok(v) => VerifiedWebhook::new(v, &bytes, verifier.tolerance()),
                 Err(e) => return Ok(verify_failed(e)),
             };
             let span = tracing::Span::current();

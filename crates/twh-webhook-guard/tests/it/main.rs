@@ -14,6 +14,7 @@ mod headers;
 mod logging;
 mod rate_limit;
 mod redis;
+mod replay;
 mod rejections;
 #[cfg(feature = "secrets")]
 mod secrets;
