@@ -83,6 +83,18 @@ pub enum ConfigError {
     /// "no check" is spelled `verify_ignoring_timestamp`, never a zero tolerance.
     #[error("timestamp tolerance must be at least one second")]
     ZeroTolerance,
+    /// A tolerance over [`MAX_TOLERANCE`](crate::MAX_TOLERANCE) is no replay
+    /// window at all; for audits of stored messages use
+    /// `verify_ignoring_timestamp`.
+    #[error("timestamp tolerance of {secs} s is longer than the 24 h maximum")]
+    ToleranceTooLong {
+        /// The tolerance asked for, in seconds.
+        secs: u64,
+    },
+    /// The tolerance is compared with whole-second timestamps; a fraction
+    /// would be dropped silently.
+    #[error("timestamp tolerance must be a whole number of seconds")]
+    FractionalTolerance,
 }
 
 /// A message could not be signed.

@@ -22,7 +22,7 @@ pub use scheme::{
 };
 pub use secret::{KeyEncoding, KeyId, WebhookSecret};
 pub use sign::{SignedHeaders, Signer};
-pub use verify::{DEFAULT_TOLERANCE, Verified, Verifier};
+pub use verify::{DEFAULT_TOLERANCE, MAX_TOLERANCE, Verified, Verifier};
 
 pub use http;
 pub use secrecy;

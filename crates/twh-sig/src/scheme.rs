@@ -105,6 +105,16 @@ impl Scheme {
         }
     }
 
+    /// Whether the signature covers the message id, so the id can identify
+    /// the message for replay protection. Standard Webhooks signs
+    /// `{id}.{timestamp}.{body}`; GitHub's `X-GitHub-Delivery` and Shopify's
+    /// `X-Shopify-Webhook-Id` are sent beside an HMAC of the body alone, so
+    /// anyone can change them without breaking the signature.
+    #[must_use]
+    pub const fn signs_message_id(self) -> bool {
+        matches!(self, Self::Standard | Self::StandardV1a)
+    }
+
     /// Whether the scheme uses ed25519 keys rather than HMAC secrets.
     #[must_use]
     pub const fn is_asymmetric(self) -> bool {

@@ -197,7 +197,11 @@ impl WebhookSecret {
         SecretString::from(STANDARD.encode(self.expose_secret()))
     }
 
-    /// The short, non-reversible id of this key.
+    /// The short, non-reversible id of this key (first 4 bytes of its
+    /// SHA-256), for logs. For random keys (`generate`, `whsec_` secrets)
+    /// it reveals nothing; for a short secret a person chose (GitHub and
+    /// Slack let users type one), a logged id lets whoever reads the log test
+    /// guesses offline, so such secrets should be long and random.
     #[must_use]
     pub const fn key_id(&self) -> KeyId {
         self.id

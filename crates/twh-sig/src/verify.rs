@@ -15,6 +15,9 @@ use crate::secret::KeyId;
 /// Default replay window: five minutes each way.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
 
+/// The longest tolerance [`Verifier::with_tolerance`] accepts: one day.
+pub const MAX_TOLERANCE: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// Verifies webhooks of one scheme against a set of keys.
 ///
 /// Accepts when any signature in the headers matches any key (rotation
@@ -54,6 +57,9 @@ pub struct Verified {
     /// The scheme that verified.
     pub scheme: Scheme,
     /// Message id (`webhook-id`, `X-GitHub-Delivery`, `X-Shopify-Webhook-Id`), if the scheme has one and it was sent.
+    /// Only Standard Webhooks signs it ([`Scheme::signs_message_id`]): for
+    /// GitHub and Shopify it is unauthenticated, so never key replay
+    /// protection or deduplication on it alone.
     pub id: Option<String>,
     /// Verified timestamp (unix seconds) for timestamped schemes.
     pub timestamp: Option<u64>,
@@ -111,11 +117,21 @@ impl Verifier {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroTolerance`] for a tolerance under one second; there
-    /// is no "zero means off" — see [`Self::verify_ignoring_timestamp`].
+    /// [`ConfigError::ZeroTolerance`] for a tolerance under one second (there
+    /// is no "zero means off" — see [`Self::verify_ignoring_timestamp`]),
+    /// [`ConfigError::ToleranceTooLong`] over [`MAX_TOLERANCE`],
+    /// [`ConfigError::FractionalTolerance`] for a fraction of a second.
     pub fn with_tolerance(mut self, tolerance: Duration) -> Result<Self, ConfigError> {
         if tolerance.as_secs() == 0 {
             return Err(ConfigError::ZeroTolerance);
+        }
+        if tolerance > MAX_TOLERANCE {
+            return Err(ConfigError::ToleranceTooLong {
+                secs: tolerance.as_secs(),
+            });
+        }
+        if tolerance.subsec_nanos() != 0 {
+            return Err(ConfigError::FractionalTolerance);
         }
         Arc::make_mut(&mut self.inner).tolerance_secs = tolerance.as_secs();
         Ok(self)

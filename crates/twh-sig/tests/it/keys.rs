@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use twh_sig::secrecy::ExposeSecret as _;
 use twh_sig::{
-    ConfigError, DEFAULT_TOLERANCE, FixedClock, KeyEncoding, KeyError, Message, Scheme, SignError,
-    SignKey, Signer, SigningKey, Verifier, VerifyKey, VerifyingKey, WebhookSecret, new_message_id,
+    ConfigError, DEFAULT_TOLERANCE, FixedClock, KeyEncoding, KeyError, MAX_TOLERANCE, Message,
+    Scheme, SignError, SignKey, Signer, SigningKey, Verifier, VerifyKey, VerifyingKey,
+    WebhookSecret, new_message_id,
 };
 
 const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -303,6 +304,33 @@ fn tolerance_configuration() {
         .with_tolerance(Duration::from_secs(3600))
         .unwrap();
     assert_eq!(wide.tolerance(), Duration::from_secs(3600));
+    // A huge tolerance would switch the window off without saying so.
+    assert_eq!(
+        verifier
+            .clone()
+            .with_tolerance(MAX_TOLERANCE)
+            .unwrap()
+            .tolerance(),
+        MAX_TOLERANCE
+    );
+    assert_eq!(
+        verifier.clone().with_tolerance(Duration::MAX).unwrap_err(),
+        ConfigError::ToleranceTooLong { secs: u64::MAX }
+    );
+    assert!(
+        verifier
+            .clone()
+            .with_tolerance(MAX_TOLERANCE + Duration::from_secs(1))
+            .is_err()
+    );
+    // Timestamps are whole seconds: 1.5 s is refused, not cut to 1 s.
+    assert_eq!(
+        verifier
+            .clone()
+            .with_tolerance(Duration::from_millis(1500))
+            .unwrap_err(),
+        ConfigError::FractionalTolerance
+    );
     // The original is untouched (copy-on-write through the Arc).
     assert_eq!(verifier.tolerance(), DEFAULT_TOLERANCE);
 }
@@ -335,4 +363,13 @@ fn scheme_names_round_trip() {
     let err = "svix".parse::<Scheme>().unwrap_err();
     assert!(err.to_string().contains("unknown scheme `svix`"));
     assert_eq!(Scheme::ALL.iter().filter(|s| s.uses_timestamp()).count(), 4);
+}
+
+#[test]
+fn only_standard_webhooks_signs_the_message_id() {
+    let signed: Vec<Scheme> = Scheme::ALL
+        .into_iter()
+        .filter(|s| s.signs_message_id())
+        .collect();
+    assert_eq!(signed, [Scheme::Standard, Scheme::StandardV1a]);
 }
