@@ -45,7 +45,8 @@ impl StoreUrl {
             }
         }
         Err(SecretError::invalid(
-            "unknown store URL scheme (expected file:///path or memory://)",
+            "unknown store URL scheme (expected file:///path/to/store, or memory:// inside one \
+             process)",
         ))
     }
 
