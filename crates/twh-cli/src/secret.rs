@@ -693,7 +693,7 @@ fn init(s: &StoreArgs) -> Result<(), Failure> {
     };
     // Check before a key file is written: a failed init must leave nothing
     // behind (a fresh key file beside an existing store would not open it).
-    if path.is_dir() {
+    if path.is_dir() || path.as_os_str().as_encoded_bytes().ends_with(b"/") {
         return Err(Failure::usage(format!(
             "{} is a directory; --store names the store file, e.g. file://./.twh/store",
             path.display()

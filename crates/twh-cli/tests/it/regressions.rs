@@ -884,3 +884,19 @@ fn audit_verify_head_detects_a_cut_off_tail() {
     let out = d.run(&["audit", "verify", "audit.jsonl", "--head", "3f2a"], b"");
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+/// `init --store file://./newdir/` failed ("is a directory") but left the
+/// directory it had created for the key file behind.
+#[test]
+fn init_with_a_directory_url_leaves_nothing_behind() {
+    let d = Dir::new();
+    let out = d.run(&["secret", "init", "--store", "file://./newdir/"], b"");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is a directory"),
+        "{}",
+        text(&out.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
+    assert!(left.is_empty(), "init left {left:?}");
+}
