@@ -21,7 +21,8 @@ use crate::error::AlertError;
 pub enum AlertKind {
     /// The endpoint reached the configured number of consecutive failures.
     Failing,
-    /// The endpoint was disabled (410 Gone or a too-long failure streak).
+    /// The endpoint was disabled (410 Gone, an SSRF policy refusal, or a
+    /// too-long failure streak).
     Disabled,
     /// A delivery succeeded again after `Failing` or `Disabled`.
     Recovered,
@@ -307,12 +308,14 @@ impl HealthTracker {
         change
     }
 
+    /// Records a failed attempt. `disabled` is the reason when the outbox has
+    /// already disabled the endpoint (410 Gone, an SSRF policy refusal).
     pub(crate) fn failure(
         &self,
         endpoint: &str,
         now_ms: u64,
         detail: &str,
-        gone: bool,
+        disabled: Option<&str>,
     ) -> HealthChange {
         let mut map = self
             .endpoints
@@ -349,14 +352,14 @@ impl HealthTracker {
             .policy
             .disable_after
             .is_some_and(|d| now_ms.saturating_sub(since) >= crate::clock::duration_ms(d));
-        if h.state != Health::Disabled && (gone || too_many || too_long) {
+        if h.state != Health::Disabled && (disabled.is_some() || too_many || too_long) {
             h.state = Health::Disabled;
-            change.disable = !gone; // 410 is disabled by the outbox itself
-            let why = if gone {
-                "410 Gone".to_owned()
-            } else {
-                format!("{} consecutive failures, last: {detail}", h.consecutive)
-            };
+            // 410 and policy refusals are disabled by the outbox itself.
+            change.disable = disabled.is_none();
+            let why = disabled.map_or_else(
+                || format!("{} consecutive failures, last: {detail}", h.consecutive),
+                str::to_owned,
+            );
             change
                 .alerts
                 .push(alert(AlertKind::Disabled, why, h.consecutive));
@@ -381,34 +384,32 @@ mod tests {
                 .disable_after_failures(NonZeroU32::new(6)),
         );
         assert!(kinds(&t.success("a", 0)).is_empty());
-        assert!(kinds(&t.failure("a", 1, "500", false)).is_empty());
-        assert!(kinds(&t.failure("a", 2, "500", false)).is_empty());
-        assert_eq!(
-            kinds(&t.failure("a", 3, "500", false)),
-            [AlertKind::Failing]
-        );
-        assert!(kinds(&t.failure("a", 4, "500", false)).is_empty());
-        assert!(kinds(&t.failure("a", 5, "500", false)).is_empty());
-        let c = t.failure("a", 6, "500", false);
+        assert!(kinds(&t.failure("a", 1, "500", None)).is_empty());
+        assert!(kinds(&t.failure("a", 2, "500", None)).is_empty());
+        assert_eq!(kinds(&t.failure("a", 3, "500", None)), [AlertKind::Failing]);
+        assert!(kinds(&t.failure("a", 4, "500", None)).is_empty());
+        assert!(kinds(&t.failure("a", 5, "500", None)).is_empty());
+        let c = t.failure("a", 6, "500", None);
         assert_eq!(kinds(&c), [AlertKind::Disabled]);
         assert!(c.disable);
-        assert!(kinds(&t.failure("a", 7, "500", false)).is_empty());
+        assert!(kinds(&t.failure("a", 7, "500", None)).is_empty());
         assert_eq!(kinds(&t.success("a", 8)), [AlertKind::Recovered]);
         assert!(kinds(&t.success("a", 9)).is_empty());
         // Another endpoint is independent.
-        assert!(kinds(&t.failure("b", 9, "timeout", false)).is_empty());
+        assert!(kinds(&t.failure("b", 9, "timeout", None)).is_empty());
     }
 
     #[test]
     fn gone_disables_at_once_and_duration_disables() {
         let t =
             HealthTracker::new(AlertPolicy::default().disable_after(Some(Duration::from_secs(10))));
-        let c = t.failure("g", 0, "410", true);
+        let c = t.failure("g", 0, "410", Some("410 Gone"));
         assert_eq!(kinds(&c), [AlertKind::Disabled]);
+        assert_eq!(c.alerts[0].detail, "410 Gone");
         assert!(!c.disable);
-        assert!(kinds(&t.failure("d", 0, "500", false)).is_empty());
+        assert!(kinds(&t.failure("d", 0, "500", None)).is_empty());
         assert_eq!(
-            kinds(&t.failure("d", 10_000, "500", false)),
+            kinds(&t.failure("d", 10_000, "500", None)),
             [AlertKind::Disabled]
         );
     }

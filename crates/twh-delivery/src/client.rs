@@ -69,6 +69,9 @@ pub struct AttemptResult {
     pub status: Option<u16>,
     /// Why there was no usable response.
     pub error: Option<ErrorClass>,
+    /// What the SSRF policy refused, when `error` is [`ErrorClass::Blocked`]
+    /// (names the scheme, host or address; never userinfo or query).
+    pub violation: Option<SsrfViolation>,
     /// `Retry-After` of a 429/503 response.
     pub retry_after: Option<Duration>,
     /// Time from sending to having read (the start of) the body.
@@ -82,10 +85,31 @@ impl AttemptResult {
         Self {
             status: None,
             error: Some(error),
+            violation: None,
             retry_after: None,
             latency: Duration::ZERO,
             body_prefix: Vec::new(),
         }
+    }
+
+    fn blocked(violation: SsrfViolation) -> Self {
+        Self {
+            violation: Some(violation),
+            ..Self::failed(ErrorClass::Blocked)
+        }
+    }
+
+    /// The error as the delivery log and the attempt's `tracing` event show
+    /// it: the class (`timeout`, `connect`, …), and for a policy refusal its
+    /// cause, e.g. `blocked: 127.0.0.1 is a loopback address (allow it with
+    /// SsrfPolicy::allow_net)`.
+    #[must_use]
+    pub fn error_text(&self) -> Option<String> {
+        let class = self.error?;
+        Some(match &self.violation {
+            Some(v) => format!("{class}: {v}"),
+            None => class.as_str().to_owned(),
+        })
     }
 
     /// Whether the receiver acknowledged (2xx).
@@ -173,8 +197,8 @@ impl DeliveryClient {
         timestamp: u64,
         payload: &Bytes,
     ) -> AttemptResult {
-        if self.policy.check_url(&endpoint.url).is_err() {
-            return AttemptResult::failed(ErrorClass::Blocked);
+        if let Err(v) = self.policy.check_url(&endpoint.url) {
+            return AttemptResult::blocked(v);
         }
         let Ok(headers) = signer.sign(&Message::new(message_id, timestamp, payload)) else {
             return AttemptResult::failed(ErrorClass::Signing);
@@ -196,9 +220,13 @@ impl DeliveryClient {
         let mut resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
+                let failed = match violation_of(&e) {
+                    Some(v) => AttemptResult::blocked(v),
+                    None => AttemptResult::failed(classify_error(&e)),
+                };
                 return AttemptResult {
                     latency: started.elapsed(),
-                    ..AttemptResult::failed(classify_error(&e))
+                    ..failed
                 };
             }
         };
@@ -238,6 +266,7 @@ impl DeliveryClient {
             } else {
                 error
             },
+            violation: None,
             retry_after,
             latency: started.elapsed(),
             body_prefix,
@@ -245,14 +274,22 @@ impl DeliveryClient {
     }
 }
 
-fn classify_error(e: &reqwest::Error) -> ErrorClass {
+/// The policy's refusal behind a request error: raised by the resolver (the
+/// endpoint's or a redirect target's host) or by the redirect policy.
+fn violation_of(e: &reqwest::Error) -> Option<SsrfViolation> {
     let mut source: Option<&(dyn StdError + 'static)> = e.source();
     while let Some(s) = source {
-        if s.downcast_ref::<SsrfViolation>().is_some() {
-            return ErrorClass::Blocked;
+        if let Some(v) = s.downcast_ref::<SsrfViolation>() {
+            return Some(v.clone());
         }
         source = s.source();
     }
+    None
+}
+
+/// The class of a request error that is not a policy refusal (reqwest's own
+/// message is never kept: it contains the whole URL).
+fn classify_error(e: &reqwest::Error) -> ErrorClass {
     if e.is_timeout() {
         ErrorClass::Timeout
     } else if e.is_redirect() {

@@ -371,28 +371,41 @@ async fn deliver(shared: Arc<Shared>, ep: Arc<Endpoint>, m: Claimed) {
     // leased until its record is committed, so nobody claims it meanwhile,
     // and the next request need not wait for this fsync.
     drop(slot);
+    let error = result.error_text();
+    // A policy refusal is not transient: like 410 Gone, the endpoint is
+    // disabled until an operator changes the policy or the URL (its messages
+    // stay in the outbox for `requeue_failed`).
+    let refused = result
+        .violation
+        .as_ref()
+        .filter(|v| v.is_permanent())
+        .map(|v| format!("refused by the SSRF policy: {v}"));
     let verdict = match (result.status, result.error) {
         (Some(s), _) => classify_response(s, result.retry_after, &result.body_prefix),
         (None, _) => Verdict::Retry { retry_after: None },
     };
-    let next = match verdict {
-        Verdict::Delivered => Next::Delivered,
-        Verdict::AlreadyReceived => Next::AlreadyReceived,
-        Verdict::Gone => Next::Gone,
-        Verdict::Retry { retry_after } => {
-            let made = attempt.saturating_sub(m.schedule_base);
-            let delay = {
-                let mut rng = shared.rng.lock().unwrap_or_else(PoisonError::into_inner);
-                shared
-                    .config
-                    .retry
-                    .next_delay(made, retry_after, &mut **rng)
-            };
-            match delay {
-                Some(d) => {
-                    Next::RetryAt(clock.now_ms().saturating_add(crate::clock::duration_ms(d)))
+    let next = if let Some(reason) = &refused {
+        Next::Blocked(reason.clone())
+    } else {
+        match verdict {
+            Verdict::Delivered => Next::Delivered,
+            Verdict::AlreadyReceived => Next::AlreadyReceived,
+            Verdict::Gone => Next::Gone,
+            Verdict::Retry { retry_after } => {
+                let made = attempt.saturating_sub(m.schedule_base);
+                let delay = {
+                    let mut rng = shared.rng.lock().unwrap_or_else(PoisonError::into_inner);
+                    shared
+                        .config
+                        .retry
+                        .next_delay(made, retry_after, &mut **rng)
+                };
+                match delay {
+                    Some(d) => {
+                        Next::RetryAt(clock.now_ms().saturating_add(crate::clock::duration_ms(d)))
+                    }
+                    None => Next::Exhausted,
                 }
-                None => Next::Exhausted,
             }
         }
     };
@@ -404,7 +417,7 @@ async fn deliver(shared: Arc<Shared>, ep: Arc<Endpoint>, m: Claimed) {
         attempt,
         at_ms: started_ms,
         status: result.status,
-        error: result.error.map(ErrorClass::as_str),
+        error: error.clone(),
         latency: result.latency,
         body: result.body_prefix,
         next,
@@ -424,7 +437,7 @@ async fn deliver(shared: Arc<Shared>, ep: Arc<Endpoint>, m: Claimed) {
         event_type = %m.event_type,
         attempt,
         status = result.status,
-        error = result.error.map(ErrorClass::as_str),
+        error = error.as_deref(),
         latency_ms = u64::try_from(result.latency.as_millis()).unwrap_or(u64::MAX),
         outcome = outcome.as_str(),
         "delivery attempt"
@@ -434,15 +447,21 @@ async fn deliver(shared: Arc<Shared>, ep: Arc<Endpoint>, m: Claimed) {
         AttemptOutcome::Delivered | AttemptOutcome::Duplicate | AttemptOutcome::AlreadyReceived => {
             shared.tracker.success(&ep.id, now)
         }
-        AttemptOutcome::Retry | AttemptOutcome::Exhausted | AttemptOutcome::Gone => {
-            let detail = match (result.status, result.error) {
-                (_, Some(e)) => e.as_str().to_owned(),
+        AttemptOutcome::Retry
+        | AttemptOutcome::Exhausted
+        | AttemptOutcome::Gone
+        | AttemptOutcome::Blocked => {
+            let detail = match (result.status, error) {
+                (_, Some(e)) => e,
                 (Some(s), None) => format!("status {s}"),
                 (None, None) => "failed".to_owned(),
             };
-            shared
-                .tracker
-                .failure(&ep.id, now, &detail, outcome == AttemptOutcome::Gone)
+            let disabled = match outcome {
+                AttemptOutcome::Gone => Some("410 Gone"),
+                AttemptOutcome::Blocked => refused.as_deref(),
+                _ => None,
+            };
+            shared.tracker.failure(&ep.id, now, &detail, disabled)
         }
     };
     if change.disable {

@@ -140,6 +140,9 @@ pub enum AttemptOutcome {
     Exhausted,
     /// 410 Gone: the endpoint was disabled and the message failed.
     Gone,
+    /// The SSRF policy refused the endpoint's URL or address (not transient):
+    /// the endpoint was disabled and the message failed, as on 410 Gone.
+    Blocked,
 }
 
 impl AttemptOutcome {
@@ -153,6 +156,7 @@ impl AttemptOutcome {
             Self::Retry => "retry",
             Self::Exhausted => "exhausted",
             Self::Gone => "gone",
+            Self::Blocked => "blocked",
         }
     }
 
@@ -164,6 +168,7 @@ impl AttemptOutcome {
             "retry" => Self::Retry,
             "exhausted" => Self::Exhausted,
             "gone" => Self::Gone,
+            "blocked" => Self::Blocked,
             other => {
                 return Err(OutboxError::Corrupt {
                     reason: format!("attempt outcome {other:?}"),
@@ -187,7 +192,9 @@ pub struct AttemptLog {
     pub at_ms: u64,
     /// HTTP status, if a response arrived.
     pub status: Option<u16>,
-    /// Error class if no usable response (`timeout`, `connect`, `blocked`…).
+    /// Error class if no usable response (`timeout`, `connect`, …); a policy
+    /// refusal carries its cause (`blocked: 127.0.0.1 is a loopback address
+    /// (allow it with SsrfPolicy::allow_net)`). See [`crate::AttemptResult::error_text`].
     pub error: Option<String>,
     /// Time from sending to the end of reading the response.
     pub latency: Duration,
@@ -275,13 +282,17 @@ pub(crate) struct Claimed {
 }
 
 /// What to do with a message after an attempt.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Next {
     Delivered,
     AlreadyReceived,
     RetryAt(u64),
     Exhausted,
+    /// 410 Gone: fail the message, disable the endpoint.
     Gone,
+    /// The SSRF policy refused the endpoint: fail the message, disable the
+    /// endpoint with this reason.
+    Blocked(String),
 }
 
 /// The result of one attempt, to be committed.
@@ -294,7 +305,7 @@ pub(crate) struct AttemptRecord {
     pub(crate) attempt: u32,
     pub(crate) at_ms: u64,
     pub(crate) status: Option<u16>,
-    pub(crate) error: Option<&'static str>,
+    pub(crate) error: Option<String>,
     pub(crate) latency: Duration,
     pub(crate) body: Vec<u8>,
     pub(crate) next: Next,

@@ -62,7 +62,9 @@ impl fmt::Display for AddressClass {
 #[non_exhaustive]
 pub enum SsrfViolation {
     /// `http` without [`SsrfPolicy::with_insecure_http`].
-    #[error("plain http is not allowed (https required)")]
+    #[error(
+        "plain http is not allowed (https required; allow it with SsrfPolicy::with_insecure_http)"
+    )]
     InsecureScheme,
     /// A scheme other than http/https.
     #[error("unsupported URL scheme {scheme:?}")]
@@ -77,8 +79,10 @@ pub enum SsrfViolation {
     #[error("URL must not carry credentials")]
     Credentials,
     /// An address of a refused class.
-    #[error("address {addr} is {class} and not allowed")]
+    #[error("{}", forbidden_message(host.as_deref(), *addr, *class))]
     ForbiddenAddress {
+        /// The host name that resolved to it (`None` for an IP-literal URL).
+        host: Option<String>,
         /// The address.
         addr: IpAddr,
         /// Its class.
@@ -90,6 +94,35 @@ pub enum SsrfViolation {
         /// The host name.
         host: String,
     },
+}
+
+impl SsrfViolation {
+    /// Whether trying again cannot help until the policy or the URL changes:
+    /// every violation except [`SsrfViolation::Unresolved`] (DNS may answer
+    /// later). The dispatcher disables the endpoint on a permanent violation.
+    #[must_use]
+    pub const fn is_permanent(&self) -> bool {
+        !matches!(self, Self::Unresolved { .. })
+    }
+}
+
+/// `127.0.0.1 is a loopback address (allow it with SsrfPolicy::allow_net)`,
+/// or `localhost resolved to 127.0.0.1, a loopback address (…)`.
+fn forbidden_message(host: Option<&str>, addr: IpAddr, class: AddressClass) -> String {
+    let article = if matches!(class, AddressClass::Unspecified) {
+        "an"
+    } else {
+        "a"
+    };
+    match host {
+        Some(host) => format!(
+            "{host} resolved to {addr}, {article} {class} address \
+             (allow it with SsrfPolicy::allow_net or SsrfPolicy::allow_host)"
+        ),
+        None => {
+            format!("{addr} is {article} {class} address (allow it with SsrfPolicy::allow_net)")
+        }
+    }
 }
 
 /// An IP network (`addr/prefix`) for the allow-list.
@@ -300,7 +333,7 @@ impl SsrfPolicy {
             .any(|h| h.eq_ignore_ascii_case(host))
     }
 
-    /// Checks an address `host` resolved to.
+    /// Checks an address `host` resolved to (`host` empty for an IP literal).
     ///
     /// # Errors
     /// [`SsrfViolation::ForbiddenAddress`] if refused.
@@ -309,7 +342,11 @@ impl SsrfPolicy {
             return Ok(());
         }
         match forbidden_class(ip) {
-            Some(class) => Err(SsrfViolation::ForbiddenAddress { addr: ip, class }),
+            Some(class) => Err(SsrfViolation::ForbiddenAddress {
+                host: (!host.is_empty()).then(|| host.chars().take(255).collect()),
+                addr: ip,
+                class,
+            }),
             None => Ok(()),
         }
     }
@@ -496,6 +533,40 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn violations_name_their_cause() {
+        let strict = SsrfPolicy::strict();
+        let u = |s: &str| Url::parse(s).unwrap();
+        let msg = |s: &str| strict.check_url(&u(s)).unwrap_err().to_string();
+        assert_eq!(
+            msg("https://127.0.0.1:8080/h"),
+            "127.0.0.1 is a loopback address (allow it with SsrfPolicy::allow_net)"
+        );
+        assert_eq!(
+            msg("https://0.0.0.0/"),
+            "0.0.0.0 is an unspecified address (allow it with SsrfPolicy::allow_net)"
+        );
+        assert!(msg("https://[fe80::1]/").starts_with("fe80::1 is a link-local address"));
+        assert!(msg("https://10.0.0.1/").starts_with("10.0.0.1 is a private address"));
+        assert!(msg("http://example.com/").contains("https required"));
+        let resolved = strict
+            .check_addr("internal.example", "10.1.2.3".parse().unwrap())
+            .unwrap_err();
+        assert_eq!(
+            resolved.to_string(),
+            "internal.example resolved to 10.1.2.3, a private address \
+             (allow it with SsrfPolicy::allow_net or SsrfPolicy::allow_host)"
+        );
+        assert!(resolved.is_permanent());
+        assert!(SsrfViolation::InsecureScheme.is_permanent());
+        assert!(
+            !SsrfViolation::Unresolved {
+                host: "x.example".to_owned()
+            }
+            .is_permanent()
+        );
     }
 
     #[test]

@@ -314,26 +314,42 @@ pub(super) fn record(
             .map_err(db())?;
             AttemptOutcome::Retry
         }
-        Next::Exhausted | Next::Gone => {
+        Next::Exhausted | Next::Gone | Next::Blocked(_) => {
             c.prepare_cached(
                 "UPDATE messages SET state=2, attempts=MAX(attempts, ?2), lease_owner=NULL, \
                  lease_until_ms=NULL WHERE seq=?1 AND state=0",
             )
             .and_then(|mut s| s.execute(params![rec.seq, attempt]))
             .map_err(db())?;
-            if matches!(rec.next, Next::Gone) {
-                c.prepare_cached(
-                    "UPDATE endpoints SET enabled=0, disabled_reason='410 Gone', updated_at_ms=?2 \
-                     WHERE id=?1",
-                )
-                .and_then(|mut s| s.execute(params![rec.endpoint_id, i64_of(now)]))
-                .map_err(db())?;
-                AttemptOutcome::Gone
-            } else {
-                AttemptOutcome::Exhausted
+            let disable = match &rec.next {
+                Next::Gone => Some(("410 Gone", AttemptOutcome::Gone)),
+                Next::Blocked(reason) => Some((reason.as_str(), AttemptOutcome::Blocked)),
+                _ => None,
+            };
+            match disable {
+                Some((reason, outcome)) => {
+                    c.prepare_cached(
+                        "UPDATE endpoints SET enabled=0, disabled_reason=?3, updated_at_ms=?2 \
+                         WHERE id=?1",
+                    )
+                    .and_then(|mut s| s.execute(params![rec.endpoint_id, i64_of(now), reason]))
+                    .map_err(db())?;
+                    outcome
+                }
+                None => AttemptOutcome::Exhausted,
             }
         }
     };
+    insert_attempt(c, rec, outcome)
+}
+
+fn insert_attempt(
+    c: &Connection,
+    rec: &AttemptRecord,
+    outcome: AttemptOutcome,
+) -> Result<AttemptOutcome, OutboxError> {
+    let db = || OutboxError::db("recording an attempt");
+    let attempt = i64::from(rec.attempt);
     let body = &rec.body[..rec.body.len().min(super::MAX_LOGGED_BODY)];
     c.prepare_cached(
         "INSERT INTO attempts(message_id, endpoint_id, attempt, at_ms, status, error, latency_us, \
