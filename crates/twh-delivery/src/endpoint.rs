@@ -35,18 +35,19 @@ pub struct Endpoint {
 impl Endpoint {
     /// An enabled endpoint with secret `webhooks/<id>`.
     ///
+    /// `url` must be an absolute `http` or `https` URL with a host. A user
+    /// name and password (basic auth) are accepted here; whether deliveries
+    /// may use them is up to the [`crate::SsrfPolicy`].
+    ///
     /// # Errors
-    /// [`ConfigError::InvalidEndpointId`] or [`ConfigError::InvalidUrl`].
+    /// [`ConfigError::InvalidEndpointId`] or [`ConfigError::InvalidUrl`] (the
+    /// reason never repeats the URL's userinfo or query).
     pub fn new(id: &str, url: &str) -> Result<Self, ConfigError> {
         validate_id(id)?;
         let url = Url::parse(url).map_err(|e| ConfigError::InvalidUrl {
             reason: e.to_string(),
         })?;
-        if url.host().is_none() {
-            return Err(ConfigError::InvalidUrl {
-                reason: "no host".to_owned(),
-            });
-        }
+        validate_url(&url)?;
         Ok(Self {
             id: id.to_owned(),
             secret_name: format!("webhooks/{id}"),
@@ -84,6 +85,25 @@ impl Endpoint {
         self.enabled = enabled;
         self
     }
+}
+
+/// An endpoint URL is `http` or `https` with a host.
+pub(crate) fn validate_url(url: &Url) -> Result<(), ConfigError> {
+    let err = |reason| Err(ConfigError::InvalidUrl { reason });
+    match url.scheme() {
+        "http" | "https" => {}
+        // `hooks.example:8443/x` parses with the scheme `hooks.example`.
+        other => {
+            return err(format!(
+                "unsupported scheme {:?} (only http and https)",
+                other.chars().take(32).collect::<String>()
+            ));
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return err("no host".to_owned());
+    }
+    Ok(())
 }
 
 pub(crate) fn validate_id(id: &str) -> Result<(), ConfigError> {
@@ -126,6 +146,34 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn only_http_and_https_urls_with_a_host() {
+        let reason = |url: &str| match Endpoint::new("p1", url) {
+            Err(ConfigError::InvalidUrl { reason }) => reason,
+            other => panic!("{url}: {other:?}"),
+        };
+        assert_eq!(
+            reason("ftp://x/y"),
+            r#"unsupported scheme "ftp" (only http and https)"#
+        );
+        assert!(reason("file:///etc/passwd").contains(r#""file""#));
+        assert!(reason("mailto:ops@example.com").contains(r#""mailto""#));
+        // A forgotten scheme: the host is taken for one.
+        assert!(reason("hooks.example:8443/twh").contains("unsupported scheme"));
+        // Never echoes userinfo or query.
+        for url in [
+            "ftp://user:hunter2@x/y?token=abc",
+            "https://user:hunter2@:99/?token=abc",
+        ] {
+            let r = reason(url);
+            assert!(!r.contains("hunter2") && !r.contains("token"), "{r}");
+        }
+        assert!(Endpoint::new("p1", "http://x/y").is_ok());
+        assert!(Endpoint::new("p1", "https://[::1]:8443/y").is_ok());
+        // Basic auth is accepted (the SSRF policy decides on delivery).
+        assert!(Endpoint::new("p1", "https://user:pw@x/y?token=abc").is_ok());
     }
 
     #[test]

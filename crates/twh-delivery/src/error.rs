@@ -18,7 +18,8 @@ pub enum ConfigError {
         /// Why it was rejected.
         reason: &'static str,
     },
-    /// An endpoint URL could not be parsed or has no host.
+    /// An endpoint URL could not be parsed, is not `http`/`https`, or has no
+    /// host.
     #[error("invalid endpoint URL: {reason}")]
     InvalidUrl {
         /// Why it was rejected.
@@ -68,6 +69,16 @@ pub enum OutboxError {
     UnknownEndpoint {
         /// The endpoint id.
         id: String,
+    },
+    /// An endpoint to register has an invalid id or URL (its public fields
+    /// were changed after [`crate::Endpoint::new`]).
+    #[error("endpoint {id:?} is invalid")]
+    InvalidEndpoint {
+        /// The endpoint id.
+        id: String,
+        /// What is wrong with it.
+        #[source]
+        source: ConfigError,
     },
     /// Stored data could not be decoded (e.g. a URL edited by hand).
     #[error("corrupt outbox row: {reason}")]

@@ -21,7 +21,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use url::Url;
 
 use crate::clock::{Clock, SystemClock};
-use crate::endpoint::{Endpoint, validate_id};
+use crate::endpoint::{Endpoint, MAX_ENDPOINT_ID_LEN, validate_id, validate_url};
 use crate::error::{ConfigError, OutboxError};
 use crate::keys::KeySource;
 
@@ -450,13 +450,15 @@ impl Outbox {
     /// Registering an existing id updates it.
     ///
     /// # Errors
-    /// [`OutboxError::Secret`] if the secret could not be created, else a
-    /// database error.
+    /// [`OutboxError::InvalidEndpoint`] if its id or URL is invalid (checked
+    /// as by [`Endpoint::new`]), [`OutboxError::Secret`] if the secret could
+    /// not be created, else a database error.
     pub async fn register_endpoint<K: KeySource + ?Sized>(
         &self,
         endpoint: &Endpoint,
         keys: &K,
     ) -> Result<(), OutboxError> {
+        check_endpoint(endpoint)?;
         keys.create_secret(&endpoint.secret_name)
             .await
             .map_err(|source| OutboxError::Secret {
@@ -469,8 +471,10 @@ impl Outbox {
     /// Stores or updates `endpoint` without touching the secret store.
     ///
     /// # Errors
-    /// A database error.
+    /// [`OutboxError::InvalidEndpoint`] if its id or URL is invalid, else a
+    /// database error.
     pub async fn upsert_endpoint(&self, endpoint: &Endpoint) -> Result<(), OutboxError> {
+        check_endpoint(endpoint)?;
         let e = endpoint.clone();
         let now = self.now();
         self.call(move |c| {
@@ -928,6 +932,17 @@ pub(crate) fn parse_url(s: &str) -> Result<Url, OutboxError> {
     Url::parse(s).map_err(|_| OutboxError::Corrupt {
         reason: "endpoint URL".to_owned(),
     })
+}
+
+/// The checks of [`Endpoint::new`], for an endpoint whose public fields may
+/// have been changed since.
+fn check_endpoint(endpoint: &Endpoint) -> Result<(), OutboxError> {
+    validate_id(&endpoint.id)
+        .and_then(|()| validate_url(&endpoint.url))
+        .map_err(|source| OutboxError::InvalidEndpoint {
+            id: endpoint.id.chars().take(MAX_ENDPOINT_ID_LEN + 8).collect(),
+            source,
+        })
 }
 
 pub(crate) fn check_id(id: &str) -> Result<(), OutboxError> {

@@ -4,7 +4,10 @@ use std::num::NonZeroU32;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use twh_delivery::{AttemptOutcome, Endpoint, MessageState, NewMessage, OutboxError, StaticKeys};
+use twh_delivery::{
+    AttemptOutcome, ConfigError, Endpoint, KeySource, MessageState, NewMessage, OutboxError,
+    StaticKeys,
+};
 
 use crate::support::*;
 
@@ -95,6 +98,44 @@ async fn send_is_durable_before_it_returns_and_rejects_unknown_endpoints() {
     assert_eq!(
         reopened.message(&id).await.unwrap().unwrap().state,
         MessageState::Pending
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_http_and_https_endpoints_are_registered() {
+    assert!(matches!(
+        Endpoint::new("a", "ftp://x/y"),
+        Err(ConfigError::InvalidUrl { .. })
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = outbox(&dir).await;
+    let keys = StaticKeys::new();
+    // The fields are public: registration checks again.
+    let mut ep = Endpoint::new("acme", "https://hooks.example/x").unwrap();
+    ep.url = url::Url::parse("ftp://user:hunter2@x/y?token=abc").unwrap();
+    let mut bad_id = Endpoint::new("acme", "https://hooks.example/x").unwrap();
+    bad_id.id = "Bad Id".to_owned();
+    for (ep, what) in [(ep, "ftp"), (bad_id, "id")] {
+        let err = outbox.register_endpoint(&ep, &keys).await.unwrap_err();
+        let OutboxError::InvalidEndpoint { source, .. } = &err else {
+            panic!("{what}: {err:?}");
+        };
+        let text = format!("{err}: {source}");
+        assert!(text.contains(what), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("token"),
+            "{text}"
+        );
+        let err = outbox.upsert_endpoint(&ep).await.unwrap_err();
+        assert!(
+            matches!(err, OutboxError::InvalidEndpoint { .. }),
+            "{err:?}"
+        );
+    }
+    assert!(outbox.endpoints().await.unwrap().is_empty());
+    assert!(
+        keys.signer("webhooks/acme").await.is_err(),
+        "no secret is created for a refused endpoint"
     );
 }
 
