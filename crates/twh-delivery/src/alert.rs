@@ -140,7 +140,7 @@ pub struct WebhookAlertSink {
 impl fmt::Debug for WebhookAlertSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookAlertSink")
-            .field("url", &self.url.as_str())
+            .field("url", &crate::endpoint::redact_url(&self.url))
             .finish_non_exhaustive()
     }
 }
@@ -397,6 +397,25 @@ mod tests {
         assert!(kinds(&t.success("a", 9)).is_empty());
         // Another endpoint is independent.
         assert!(kinds(&t.failure("b", 9, "timeout", None)).is_empty());
+    }
+
+    #[test]
+    fn webhook_sink_debug_hides_url_credentials_and_query() {
+        let url = Url::parse("https://ops:hunter2@ops.example/alerts?token=abc").unwrap();
+        let signer = Signer::new(
+            twh_sig::Scheme::Standard,
+            [twh_sig::WebhookSecret::generate()],
+        )
+        .unwrap();
+        let debug = format!("{:?}", WebhookAlertSink::new(url, signer).unwrap());
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("token"),
+            "{debug}"
+        );
+        assert!(
+            debug.contains("https://***@ops.example/alerts?…"),
+            "{debug}"
+        );
     }
 
     #[test]

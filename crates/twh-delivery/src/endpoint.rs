@@ -1,5 +1,6 @@
 //! Subscriptions: where and how a partner receives webhooks.
 
+use std::fmt;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -15,7 +16,10 @@ pub const MAX_ENDPOINT_ID_LEN: usize = 64;
 /// Its signing secret lives in the secret store under
 /// [`Endpoint::secret_name`] (`webhooks/<id>` by default) and is created when
 /// the endpoint is registered ([`crate::Outbox::register_endpoint`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its `Debug` output shows the URL as [`Endpoint::redacted_url`] does:
+/// userinfo and query are hidden.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Endpoint {
     /// Stable id, `[a-z0-9][a-z0-9._-]{0,63}`.
@@ -58,6 +62,14 @@ impl Endpoint {
         })
     }
 
+    /// The URL for logs and messages: scheme, host, port and path, with a
+    /// user name or password replaced by `***` and the query (and fragment)
+    /// by `…` — `https://***@hooks.example:8443/twh?…`.
+    #[must_use]
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+
     /// Limits deliveries to `per_second`.
     #[must_use]
     pub const fn with_rate_limit(mut self, per_second: NonZeroU32) -> Self {
@@ -85,6 +97,44 @@ impl Endpoint {
         self.enabled = enabled;
         self
     }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("id", &self.id)
+            .field("url", &self.redacted_url())
+            .field("secret_name", &self.secret_name)
+            .field("enabled", &self.enabled)
+            .field("rate_limit", &self.rate_limit)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// `url` without userinfo, query or fragment (see [`Endpoint::redacted_url`]).
+pub(crate) fn redact_url(url: &Url) -> String {
+    let Some(host) = url.host_str() else {
+        // No authority (`mailto:…`, `data:…`): everything after the scheme
+        // may be sensitive.
+        return format!("{}:…", url.scheme());
+    };
+    let mut out = format!("{}://", url.scheme());
+    if !url.username().is_empty() || url.password().is_some() {
+        out.push_str("***@");
+    }
+    out.push_str(host);
+    if let Some(port) = url.port() {
+        out.push_str(&format!(":{port}"));
+    }
+    out.push_str(url.path());
+    if url.query().is_some() {
+        out.push_str("?…");
+    }
+    if url.fragment().is_some() {
+        out.push_str("#…");
+    }
+    out
 }
 
 /// An endpoint URL is `http` or `https` with a host.
@@ -174,6 +224,32 @@ mod tests {
         assert!(Endpoint::new("p1", "https://[::1]:8443/y").is_ok());
         // Basic auth is accepted (the SSRF policy decides on delivery).
         assert!(Endpoint::new("p1", "https://user:pw@x/y?token=abc").is_ok());
+    }
+
+    #[test]
+    fn debug_and_redacted_url_hide_userinfo_and_query() {
+        let e = Endpoint::new(
+            "a",
+            "https://user:hunter2@x.example:8443/y/z?token=abc#frag",
+        )
+        .unwrap();
+        let debug = format!("{e:?}");
+        for leak in ["hunter2", "user", "token", "abc", "frag"] {
+            assert!(!debug.contains(leak), "{leak} in {debug}");
+        }
+        assert!(
+            debug.contains(r#"url: "https://***@x.example:8443/y/z?…#…""#),
+            "{debug}"
+        );
+        assert!(debug.contains(r#"id: "a""#) && debug.contains("webhooks/a"));
+        let r = |s: &str| Endpoint::new("a", s).unwrap().redacted_url();
+        assert_eq!(r("https://x.example/h"), "https://x.example/h");
+        assert_eq!(r("http://tok@[::1]:80/h?"), "http://***@[::1]/h?…");
+        assert_eq!(r("https://:pw@x.example/"), "https://***@x.example/");
+        assert_eq!(
+            redact_url(&Url::parse("mailto:ops@example.com?x=1").unwrap()),
+            "mailto:…"
+        );
     }
 
     #[test]
