@@ -328,6 +328,11 @@ impl SsrfPolicy {
 
     fn host_allowed(&self, host: &str) -> bool {
         let host = host.trim_end_matches('.');
+        // An IP literal is checked with host "": `allow_host("")` or
+        // `allow_host(".")` must not allow every literal address.
+        if host.is_empty() {
+            return false;
+        }
         self.allowed_hosts
             .iter()
             .any(|h| h.eq_ignore_ascii_case(host))
@@ -595,6 +600,19 @@ mod tests {
             p.check_url(&Url::parse("http://127.0.0.1:8080/").unwrap())
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn an_empty_allowed_host_allows_no_literal_address() {
+        for empty in ["", "."] {
+            let p = SsrfPolicy::strict().allow_host(empty);
+            assert!(
+                p.check_url(&Url::parse("https://169.254.169.254/").unwrap())
+                    .is_err(),
+                "{empty:?}"
+            );
+            assert!(p.check_addr("", "127.0.0.1".parse().unwrap()).is_err());
+        }
     }
 
     #[test]
