@@ -14,8 +14,8 @@ mod headers;
 mod logging;
 mod rate_limit;
 mod redis;
-mod replay;
 mod rejections;
+mod replay;
 #[cfg(feature = "secrets")]
 mod secrets;
 mod support;
