@@ -82,7 +82,7 @@ async fn a_verifier_tolerance_longer_than_the_window_is_honoured() {
                     .verifier()
                     .with_tolerance(hour)
                     .unwrap()
-                    .with_clock(clock.clone()),
+                    .with_clock(clock),
             )
             .replay_store(InMemoryReplayStore::new(1000).with_clock(clock))
             .build();
