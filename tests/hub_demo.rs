@@ -6,13 +6,12 @@
     reason = "tests"
 )]
 
-use std::process::Command;
+use std::ffi::OsStr;
+use std::process::{Command, Output};
 
-#[test]
-fn hub_demo_delivers_everything_with_a_small_stream() {
-    let dir = tempfile::tempdir().unwrap();
-    let outbox = dir.path().join("kept-outbox.db");
-    let out = Command::new(env!("CARGO"))
+/// Runs the demo through cargo with `args`.
+fn demo(args: &[&OsStr]) -> Output {
+    Command::new(env!("CARGO"))
         .args([
             "run",
             "--quiet",
@@ -22,11 +21,23 @@ fn hub_demo_delivers_everything_with_a_small_stream() {
             "full",
             "--",
         ])
-        .args(["--events", "120", "--cleanup", "--outbox"])
-        .arg(&outbox)
+        .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn hub_demo_delivers_everything_with_a_small_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("kept-outbox.db");
+    let out = demo(&[
+        "--events".as_ref(),
+        "120".as_ref(),
+        "--cleanup".as_ref(),
+        "--outbox".as_ref(),
+        outbox.as_os_str(),
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
@@ -70,20 +81,7 @@ fn hub_demo_delivers_everything_with_a_small_stream() {
 
 #[test]
 fn hub_demo_runs_the_whole_scenario_with_the_smallest_stream() {
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "run",
-            "--quiet",
-            "--example",
-            "hub_demo",
-            "--features",
-            "full",
-            "--",
-        ])
-        .args(["--events", "10", "--cleanup"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
+    let out = demo(&["--events".as_ref(), "10".as_ref(), "--cleanup".as_ref()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
