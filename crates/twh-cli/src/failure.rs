@@ -13,8 +13,6 @@ pub(crate) enum Failure {
     Rejected(String),
     /// An operation failed (secret store, audit log): exit 1.
     Failed(String),
-    /// Stdout was closed by its reader (`| head`): stop, print nothing, exit 0.
-    Quiet,
 }
 
 impl Failure {
@@ -41,7 +39,6 @@ impl Failure {
                 eprintln!("twh: error: {message}");
                 ExitCode::from(1)
             }
-            Self::Quiet => ExitCode::SUCCESS,
         }
     }
 }

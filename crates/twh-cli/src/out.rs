@@ -2,12 +2,16 @@
 //!
 //! `println!` panics when stdout is gone (`twh secret list | head -1` closes
 //! the pipe after one line: "failed printing to stdout: Broken pipe", exit 101).
-//! [`outln!`] and [`out!`] return a [`Failure`] instead: [`Failure::Quiet`]
-//! for a reader that went away (the command stops and exits 0, as `ripgrep`
-//! and most Unix tools do), a plain failure (exit 1) for any other write error.
+//! [`outln!`] and [`out!`] never panic: once the reader went away, further
+//! output is dropped silently and the command carries on, so its exit status
+//! is still its own (`twh secret rotate-due | head -1` still rotates every due
+//! secret, and still exits 1 if one rotation failed; with nothing failing it
+//! exits 0, as `ripgrep` and most Unix tools do). Any other write error is a
+//! plain failure (exit 1).
 
 use std::fmt;
 use std::io::{self, Write as _};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::failure::Failure;
 
@@ -27,17 +31,27 @@ macro_rules! out {
 
 pub(crate) use {out, outln};
 
+/// Set once stdout's reader has gone away: later output is dropped.
+static CLOSED: AtomicBool = AtomicBool::new(false);
+
 /// Writes and flushes `args` to stdout.
 pub(crate) fn write(args: fmt::Arguments<'_>) -> Result<(), Failure> {
+    if CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
     let mut stdout = io::stdout().lock();
     checked(stdout.write_fmt(args).and_then(|()| stdout.flush()))
 }
 
-/// Maps the result of a write to stdout: a closed pipe stops quietly.
+/// Maps the result of a write to stdout: a closed pipe drops the rest of
+/// the output quietly; any other error fails the command.
 pub(crate) fn checked(result: io::Result<()>) -> Result<(), Failure> {
     match result {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(Failure::Quiet),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
         Err(e) => Err(Failure::failed(format_args!("writing to stdout: {e}"))),
     }
 }

@@ -603,10 +603,6 @@ pub(crate) fn run(cmd: SecretCmd) -> Result<(), Failure> {
         (Ok(()), Some(audit)) => Err(Failure::failed(format!(
             "the operation was carried out, but {audit}"
         ))),
-        // A closed stdout must not hide a missing audit record.
-        (Err(Failure::Quiet), Some(audit)) => Err(Failure::failed(format!(
-            "the operation was carried out, but {audit}"
-        ))),
         (Err(e), Some(audit)) => {
             eprintln!("twh: error: {audit}");
             Err(e)

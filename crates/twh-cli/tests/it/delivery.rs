@@ -21,7 +21,7 @@ fn twh(args: &[&str]) -> (i32, String, String) {
 }
 
 /// An outbox with one failed message (its endpoint refused the connection).
-async fn failed_outbox(dir: &tempfile::TempDir) -> (String, String) {
+pub(crate) async fn failed_outbox(dir: &tempfile::TempDir) -> (String, String) {
     let path = dir.path().join("outbox.db");
     let outbox = Outbox::open(&path).await.unwrap();
     let keys = StaticKeys::new();

@@ -900,3 +900,39 @@ fn init_with_a_directory_url_leaves_nothing_behind() {
     let left: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
     assert!(left.is_empty(), "init left {left:?}");
 }
+
+/// A closed stdout used to end the command at its first line of output with
+/// exit 0: `twh delivery retry --enable | true` re-enabled the endpoint,
+/// printed, and never re-queued the messages. Output is now dropped and the
+/// work (and its exit status) carries on.
+#[tokio::test]
+async fn a_closed_stdout_does_not_cut_a_command_short() {
+    use twh_delivery::{MessageState, Outbox};
+    let d = Dir::new();
+    let (path, id) = crate::delivery::failed_outbox(&d.dir).await;
+    let outbox = Outbox::open(&path).await.unwrap();
+    outbox
+        .set_endpoint_enabled("acme", false, Some("test"))
+        .await
+        .unwrap();
+    let args = [
+        "delivery",
+        "retry",
+        "--endpoint",
+        "acme",
+        "--enable",
+        "--outbox",
+        &path,
+    ];
+    let (code, stderr) = with_closed_stdout(d.cmd(&args), b"");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        outbox.message(&id).await.unwrap().unwrap().state,
+        MessageState::Pending,
+        "the failed message was re-queued after the first line of output"
+    );
+    // A failing command still exits 1 with its reader gone.
+    let args = ["delivery", "retry", "--endpoint", "nope", "--outbox", &path];
+    let (code, stderr) = with_closed_stdout(d.cmd(&args), b"");
+    assert_eq!(code, Some(1), "{stderr}");
+}
