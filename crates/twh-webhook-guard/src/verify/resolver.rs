@@ -88,7 +88,9 @@ impl VerifiedWebhook {
         let replay_key = match &v.id {
             // Only an id the signature covers may name the message: GitHub's
             // and Shopify's id headers can be changed freely by a replayer.
-            Some(id) if v.scheme.signs_message_id() => format!("{}:{id}", v.scheme),
+            // One namespace for v1 and v1a: they sign the same `{id}.{ts}.{body}`,
+            // so a message sent with both must not pass once per scheme.
+            Some(id) if v.scheme.signs_message_id() => format!("standard:{id}"),
             _ => {
                 use sha2::Digest as _;
                 let mut h = sha2::Sha256::new();
@@ -107,8 +109,8 @@ impl VerifiedWebhook {
         }
     }
 
-    /// The identity the replay layer remembers: `scheme:message-id` for
-    /// Standard Webhooks (whose signature covers the id), else
+    /// The identity the replay layer remembers: `standard:message-id` for
+    /// Standard Webhooks, `v1` and `v1a` alike (the signature covers the id), else
     /// `scheme:sha256:<digest of the signed timestamp and body>` — GitHub's
     /// and Shopify's id headers are not signed, so a replayer could change
     /// them. (A sender's redelivery of the same body inside the window is

@@ -116,3 +116,62 @@ fn replay_windows_are_bounded() {
         Err(ConfigError::ZeroDuration { .. })
     ));
 }
+
+#[tokio::test]
+async fn a_message_signed_with_v1_and_v1a_is_accepted_once_whichever_part_verifies() {
+    use twh_webhook_guard::ResolveError;
+    use twh_webhook_guard::http::request::Parts;
+    // A sender moving to ed25519 signs with both; the receiver picks the
+    // verifier by what the header holds.
+    let secret = twh_sig::WebhookSecret::generate();
+    let ed = twh_sig::SigningKey::generate();
+    let v1 = Verifier::new(Scheme::Standard, [secret.clone()]).unwrap();
+    let v1a = Verifier::new(Scheme::StandardV1a, [ed.verifying_key()]).unwrap();
+    let resolver = move |parts: &Parts| -> Result<Verifier, ResolveError> {
+        let sig = parts.headers.get("webhook-signature").map(|v| v.as_bytes());
+        let has_v1a = sig.is_some_and(|s| s.windows(4).any(|w| w == b"v1a,"));
+        Ok(if has_v1a { v1a.clone() } else { v1.clone() })
+    };
+    let guard = WebhookGuard::builder().key_resolver(resolver).build();
+    let addr = serve(routes().layer(guard)).await;
+    let msg = Message::new("msg_both", now(), BODY);
+    let hmac = Signer::new(Scheme::Standard, [secret])
+        .unwrap()
+        .sign(&msg)
+        .unwrap();
+    let sig = |h: &twh_sig::SignedHeaders| {
+        h.clone().into_header_map()["webhook-signature"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let ed_sig = Signer::new(Scheme::StandardV1a, [ed])
+        .unwrap()
+        .sign(&msg)
+        .unwrap();
+    let (v1_part, v1a_part) = (sig(&hmac), sig(&ed_sig));
+    let with = |value: String| {
+        let mut h = hmac.clone().into_header_map();
+        h.insert("webhook-signature", value.parse().unwrap());
+        h
+    };
+    let mut statuses = Vec::new();
+    for value in [
+        format!("{v1_part} {v1a_part}"),
+        format!("{v1_part} {v1a_part}"),
+        v1_part.clone(),
+        v1a_part.clone(),
+    ] {
+        statuses.push(
+            post(addr, "/hook", with(value), BODY.to_vec())
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        statuses,
+        [200, 409, 409, 409],
+        "both, both again, v1 only, v1a only"
+    );
+}
