@@ -13,7 +13,11 @@ use super::{
 use crate::endpoint::Endpoint;
 use crate::error::OutboxError;
 
-const SCHEMA_VERSION: i64 = 1;
+/// 1: the first layout. 2: attempts may have the outcome `blocked` (an SSRF
+/// policy refusal), which a version-1 build cannot read: it now refuses the
+/// file with "schema version 2 is newer than this build" instead of failing
+/// on such a row. Opening a version-1 file upgrades it (no table changes).
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS endpoints (

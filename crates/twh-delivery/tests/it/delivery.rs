@@ -260,3 +260,37 @@ async fn prune_removes_only_old_delivered_messages() {
     assert_eq!(outbox.attempts_by_message(&failed).await.unwrap().len(), 1);
     assert!(outbox.message(&pending).await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn an_older_outbox_is_upgraded_and_a_newer_one_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outbox.db");
+    drop(twh_delivery::Outbox::open(&path).await.unwrap());
+    let version = |path: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    let set = |v: i64| {
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(&format!("PRAGMA user_version={v}"))
+            .unwrap();
+    };
+    assert_eq!(
+        version(&path),
+        2,
+        "attempts may be `blocked` since version 2"
+    );
+    set(1);
+    drop(twh_delivery::Outbox::open(&path).await.unwrap());
+    assert_eq!(version(&path), 2, "a version-1 outbox is upgraded in place");
+    set(3);
+    let err = twh_delivery::Outbox::open(&path).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("schema version 3 is newer than this build (2)"),
+        "{err}"
+    );
+}
