@@ -29,8 +29,8 @@ use axum::{Extension, Router};
 use tokio::sync::oneshot;
 use twh::delivery::{
     AlertKind, AlertPolicy, DeliveryClient, Dispatcher, DispatcherConfig, Endpoint, KeySource,
-    LogAlertSink, MemoryAlertSink, NewMessage, Outbox, RetryPolicy, SecretStoreKeys, SsrfPolicy,
-    WebhookAlertSink,
+    LogAlertSink, MemoryAlertSink, MessageState, NewMessage, Outbox, RetryPolicy, SecretStoreKeys,
+    SsrfPolicy, WebhookAlertSink,
 };
 use twh::guard::http::request::Parts;
 use twh::guard::{KeyResolver, Quota, ResolveError, VerifiedWebhook, WebhookGuard};
@@ -592,11 +592,21 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
     let elapsed = stream_start.elapsed();
     dispatcher.shutdown().await;
     tokio::time::sleep(Duration::from_millis(200)).await; // last alert webhook
+    // Latency percentiles are outbox-wide; the counts are this run's messages only
+    // (a reused `--outbox` may hold earlier ones, even some this run delivered).
     let mut stats = outbox.stats().await?;
-    stats.delivered -= before.delivered;
-    stats.failed -= before.failed;
-    stats.attempts -= before.attempts;
-    stats.retried -= before.retried;
+    let (mut delivered, mut failed, mut attempts, mut retried) = (0, 0, 0, 0);
+    for (_, id) in &sent {
+        let Some(m) = outbox.message(id).await? else {
+            continue;
+        };
+        delivered += u64::from(m.state == MessageState::Delivered);
+        failed += u64::from(m.state == MessageState::Failed);
+        attempts += u64::from(m.attempts);
+        retried += u64::from(m.attempts > 1);
+    }
+    (stats.delivered, stats.failed, stats.attempts, stats.retried) =
+        (delivered, failed, attempts, retried);
     let this_run: HashSet<&str> = sent.iter().map(|(_, id)| id.as_str()).collect();
 
     let mut lost = 0_u64;
@@ -685,7 +695,7 @@ async fn run(args: Args) -> Result<bool, Box<dyn std::error::Error>> {
         ),
     );
     let ms = |d: Option<Duration>| d.map_or("-".to_owned(), |d| format!("{} ms", d.as_millis()));
-    if before.delivered + before.pending > 0 {
+    if before.delivered + before.failed + before.pending > 0 {
         row(
             "outbox reused",
             format!(
