@@ -67,6 +67,18 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// `outbox.db` in `d` with one registered endpoint `id`.
+async fn outbox_with_endpoint(d: &Dir, id: &str) -> std::path::PathBuf {
+    let path = d.path().join("outbox.db");
+    let outbox = twh_delivery::Outbox::open(&path).await.unwrap();
+    let ep = twh_delivery::Endpoint::new(id, "https://example.com/hooks").unwrap();
+    outbox
+        .register_endpoint(&ep, &twh_delivery::StaticKeys::new())
+        .await
+        .unwrap();
+    path
+}
+
 /// `migrate` rejected `--audit-log` and left no audit trail of copying every
 /// secret. It now audits the source's reads and the target's writes into one
 /// chain.
@@ -186,13 +198,7 @@ fn unwritable_stdout_is_a_failure() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closed_stdout_exits_quietly_for_delivery_log() {
     let d = Dir::new();
-    let path = d.path().join("outbox.db");
-    let outbox = twh_delivery::Outbox::open(&path).await.unwrap();
-    let ep = twh_delivery::Endpoint::new("acme", "https://example.com/hooks").unwrap();
-    outbox
-        .register_endpoint(&ep, &twh_delivery::StaticKeys::new())
-        .await
-        .unwrap();
+    let path = outbox_with_endpoint(&d, "acme").await;
     let args = [
         "delivery",
         "log",
@@ -493,13 +499,7 @@ fn outbox_database_errors_exit_1() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_endpoint_is_reported_by_log_and_retry() {
     let d = Dir::new();
-    let path = d.path().join("outbox.db");
-    let outbox = twh_delivery::Outbox::open(&path).await.unwrap();
-    let ep = twh_delivery::Endpoint::new("acme", "https://example.com/hooks").unwrap();
-    outbox
-        .register_endpoint(&ep, &twh_delivery::StaticKeys::new())
-        .await
-        .unwrap();
+    let path = outbox_with_endpoint(&d, "acme").await;
     let p = path.to_str().unwrap();
     for sub in ["log", "retry"] {
         let out = d.run(&["delivery", sub, "--endpoint", "typo", "--outbox", p], b"");
