@@ -47,8 +47,8 @@ pub use twh_sig;
 
 /// `get_ref` / `get_mut` / `into_inner` for a service with an `inner` field.
 macro_rules! inner_accessors {
-    ($name:ident) => {
-        impl<S> $name<S> {
+    ($name:ident $(, $param:ident)*) => {
+        impl<S $(, $param)*> $name<S $(, $param)*> {
             /// The inner service.
             pub const fn get_ref(&self) -> &S {
                 &self.inner

@@ -26,22 +26,7 @@ pub struct VerifyWebhook<S, R> {
     pub(crate) body_timeout: Duration,
 }
 
-impl<S, R> VerifyWebhook<S, R> {
-    /// The inner service.
-    pub const fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub const fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes `self`, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
+crate::inner_accessors!(VerifyWebhook, R);
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
